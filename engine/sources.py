@@ -1,0 +1,455 @@
+"""Frame sources: image file, folder, video file and camera behind one iterator interface.
+
+Every source yields `Frame`s and is closed with `close()` (or by leaving a `with` block). A file
+that cannot be decoded becomes a Frame with `error` set and `image=None`, so a batch run records
+it and goes on. A source that cannot be opened raises `SourceError`; a camera that stops
+delivering frames raises `SourceDisconnected` after a bounded number of retries, never hangs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import stat
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from urllib.parse import urlsplit
+
+import cv2
+import numpy as np
+
+from engine.imageio import ImageReadError, read_image
+
+log = logging.getLogger(__name__)
+
+# Extensions cv2.imread decodes; other files in a folder are skipped (and logged), not failed.
+IMAGE_EXTENSIONS = frozenset(
+    [
+        ".bmp",
+        ".dib",
+        ".jpeg",
+        ".jpg",
+        ".jpe",
+        ".jp2",
+        ".png",
+        ".webp",
+        ".avif",
+        ".pbm",
+        ".pgm",
+        ".ppm",
+        ".pxm",
+        ".pnm",
+        ".pfm",
+        ".sr",
+        ".ras",
+        ".tiff",
+        ".tif",
+        ".exr",
+        ".hdr",
+        ".pic",
+    ]
+)
+VIDEO_EXTENSIONS = frozenset(
+    [
+        ".mp4",
+        ".m4v",
+        ".avi",
+        ".mov",
+        ".mkv",
+        ".webm",
+        ".mpg",
+        ".mpeg",
+        ".wmv",
+        ".flv",
+        ".mjpeg",
+        ".mjpg",
+        ".ts",
+        ".3gp",
+        ".ogv",
+    ]
+)
+CAMERA_URL_SCHEMES = frozenset({"rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp", "srt"})
+
+
+class SourceError(Exception):
+    """A source could not be opened or read; the message names the source and the reason."""
+
+
+class SourceDisconnected(SourceError):
+    """A live source (camera) stopped delivering frames after it had been opened."""
+
+
+@dataclass
+class Frame:
+    """One image from a source. `image` is None exactly when `error` says why it is missing."""
+
+    id: str
+    timestamp: float
+    origin: str
+    image: np.ndarray | None = None
+    error: str | None = None
+    decode_ms: float = 0.0
+
+
+def natural_key(text: str) -> list[int | str]:
+    """Sort key that orders 'img2' before 'img10' (digit runs compare as numbers)."""
+    # re.split with a capture group alternates text and digit runs, so positions align by type.
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", text)]
+
+
+def _decode(path: Path, frame_id: str, timestamp: float) -> Frame:
+    start = time.perf_counter()
+    try:
+        image = read_image(path)
+    except ImageReadError as exc:
+        return Frame(frame_id, timestamp, str(path), error=exc.reason)
+    return Frame(frame_id, timestamp, str(path), image, decode_ms=_ms_since(start))
+
+
+def _ms_since(start: float) -> float:
+    return (time.perf_counter() - start) * 1000.0
+
+
+class FrameSource(ABC):
+    """Iterator of Frames with `close()`; also a context manager."""
+
+    #: Human-readable description of the source (a path or camera spec), used in messages.
+    name: str = ""
+
+    @abstractmethod
+    def __iter__(self) -> Iterator[Frame]: ...
+
+    @property
+    def expected(self) -> int | None:
+        """How many frames the source will yield, where known in advance (None otherwise)."""
+        return None
+
+    def close(self) -> None:  # noqa: B027 - sources without resources need no close
+        """Release the source; safe to call more than once and from another thread."""
+
+    def __enter__(self) -> FrameSource:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class ImageFileSource(FrameSource):
+    """A single image file: one Frame whose id is the file name."""
+
+    def __init__(self, path: Path | str, skip_ids: Collection[str] = ()) -> None:
+        self.path = Path(path)
+        self.name = str(self.path)
+        self._skip = self.path.name in skip_ids
+
+    @property
+    def expected(self) -> int:
+        return 0 if self._skip else 1
+
+    def __iter__(self) -> Iterator[Frame]:
+        if not self._skip:
+            yield _decode(self.path, self.path.name, time.time())
+
+
+# A folder entry: (size, mtime_ns) of an image file, or the message why it cannot be read.
+_Entry = tuple[int, int] | str
+
+
+class FolderSource(FrameSource):
+    """Image files under a folder (recursively), in natural order of their relative paths.
+
+    Frame id = path relative to the folder, with '/' separators. Hidden entries (dot files) are
+    ignored; files that are not images by extension are skipped and listed in `skipped`; a
+    sub-folder that cannot be listed becomes an error Frame (id = its relative path).
+    With `watch=True` the folder is polled every `poll_interval` seconds for new files until
+    `close()` is called (or `stop` is set); a new file is read once its size and modification
+    time stop changing, so half-written files are not decoded.
+    """
+
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        watch: bool = False,
+        poll_interval: float = 0.5,
+        skip_ids: Collection[str] = (),
+        exclude: Collection[Path | str] = (),
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.name = str(self.path)
+        self.watch = watch
+        self.poll_interval = poll_interval
+        self.skipped: list[str] = []
+        self._seen: set[str] = set(skip_ids)
+        self._exclude = {Path(p).resolve() for p in exclude}
+        self._stop = stop or threading.Event()
+        try:
+            mode = self.path.stat().st_mode
+            if not stat.S_ISDIR(mode):
+                raise SourceError(f"{self.path}: not a folder")
+            os.scandir(self.path).close()
+        except OSError as exc:
+            raise SourceError(f"{self.path}: cannot read folder ({exc.strerror or exc})") from None
+        self._pending = {} if watch else self._scan()
+
+    @property
+    def expected(self) -> int | None:
+        return None if self.watch else len(self._pending)
+
+    def close(self) -> None:
+        self._stop.set()
+
+    def __iter__(self) -> Iterator[Frame]:
+        if not self.watch:
+            yield from self._emit(self._pending)
+            return
+        previous: dict[str, _Entry] = {}
+        while not self._stop.is_set():
+            current = self._scan()
+            settled = {
+                frame_id: entry
+                for frame_id, entry in current.items()
+                if isinstance(entry, str) or previous.get(frame_id) == entry
+            }
+            yield from self._emit(settled)
+            previous = current
+            self._stop.wait(self.poll_interval)
+
+    def _emit(self, entries: dict[str, _Entry]) -> Iterator[Frame]:
+        """Yield Frames for the given ids in natural order of their path parts."""
+        for frame_id in sorted(entries, key=lambda i: [natural_key(p) for p in i.split("/")]):
+            if self._stop.is_set():
+                return
+            self._seen.add(frame_id)
+            entry = entries[frame_id]
+            if isinstance(entry, str):
+                yield Frame(frame_id, time.time(), str(self.path / frame_id), error=entry)
+            else:
+                yield _decode(self.path / frame_id, frame_id, time.time())
+
+    def _scan(self) -> dict[str, _Entry]:
+        """Unseen image files as {relative id: (size, mtime_ns)}, unreadable entries as
+        {relative id: error message}."""
+        found: dict[str, _Entry] = {}
+        visited: set[tuple[int, int]] = set()  # (device, inode): guards against symlink loops
+
+        def unreadable(rel: str, exc: OSError) -> None:
+            if rel not in self._seen:
+                found[rel] = f"cannot read ({exc.strerror or exc})"
+
+        def walk(folder: Path, prefix: str) -> None:
+            try:
+                info = folder.stat()
+                if (info.st_dev, info.st_ino) in visited or folder.resolve() in self._exclude:
+                    return
+                visited.add((info.st_dev, info.st_ino))
+                with os.scandir(folder) as listing:
+                    children = list(listing)
+            except OSError as exc:
+                unreadable(prefix.rstrip("/") or ".", exc)
+                return
+            for child in children:
+                rel = prefix + child.name
+                if child.name.startswith(".") or rel in self._seen:
+                    continue
+                try:
+                    if child.is_dir():
+                        walk(Path(child.path), rel + "/")
+                    elif child.is_file():
+                        self._add_file(found, rel, child)
+                except OSError as exc:  # e.g. a symlink loop: stat fails with ELOOP
+                    unreadable(rel, exc)
+
+        walk(self.path, "")
+        return found
+
+    def _add_file(self, found: dict[str, _Entry], rel: str, entry: os.DirEntry) -> None:
+        if Path(rel).suffix.lower() not in IMAGE_EXTENSIONS:
+            if rel not in self.skipped:
+                self.skipped.append(rel)
+                log.info("%s: skipped, not an image file by its extension", self.path / rel)
+            return
+        info = entry.stat()
+        found[rel] = (info.st_size, info.st_mtime_ns)
+
+
+class _CaptureSource(FrameSource):
+    """Shared read loop of video files and cameras over cv2.VideoCapture."""
+
+    def __init__(self, capture: cv2.VideoCapture, name: str) -> None:
+        self._capture = capture
+        self._lock = threading.Lock()
+        self.name = name
+
+    def close(self) -> None:
+        with self._lock:
+            self._capture.release()
+
+    def _read(self) -> np.ndarray | None:
+        with self._lock:
+            if not self._capture.isOpened():
+                return None
+            ok, image = self._capture.read()
+        return image if ok and image is not None else None
+
+
+class VideoFileSource(_CaptureSource):
+    """Frames of a video file. Frame id = frame index; timestamp = position in the video (s)."""
+
+    def __init__(self, path: Path | str, skip_ids: Collection[str] = ()) -> None:
+        path = Path(path)
+        if not path.is_file():
+            raise SourceError(f"{path}: video file not found")
+        capture = cv2.VideoCapture(str(path))
+        if not capture.isOpened():
+            capture.release()
+            raise SourceError(f"{path}: cannot open video (unsupported or corrupt file)")
+        super().__init__(capture, str(path))
+        self._skip = set(skip_ids)
+        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        # Container frame counts are estimates for some codecs; only use plausible ones.
+        self._count = count if count > 0 else None
+
+    @property
+    def expected(self) -> int | None:
+        if self._count is None:
+            return None
+        return sum(1 for i in range(self._count) if str(i) not in self._skip)
+
+    def __iter__(self) -> Iterator[Frame]:
+        index = 0
+        while True:
+            frame_id = str(index)
+            if frame_id in self._skip:
+                # grab() advances without decoding, so resuming a long video stays cheap.
+                with self._lock:
+                    if not self._capture.grab():
+                        return
+                index += 1
+                continue
+            start = time.perf_counter()
+            image = self._read()
+            if image is None:
+                return
+            # After a read, POS_MSEC is the presentation time of the frame just decoded.
+            position_s = self._capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+            yield Frame(frame_id, position_s, self.name, image, decode_ms=_ms_since(start))
+            index += 1
+
+
+class CameraSource(_CaptureSource):
+    """A live camera: OpenCV device index or stream URL (rtsp://, http://, ...).
+
+    Any other OpenCV capture target (e.g. a video file) works too, which tests use to stand in
+    for a camera. Frame ids count from 0 per opening; timestamps are wall time. A failed read is
+    retried `retries` times, `retry_delay` seconds apart; then SourceDisconnected is raised.
+    URL streams get open and read timeouts so a dead network camera cannot block forever.
+    """
+
+    def __init__(
+        self,
+        target: int | str,
+        *,
+        timeout_ms: int = 5000,
+        retries: int = 3,
+        retry_delay: float = 0.2,
+    ) -> None:
+        self.retries = retries
+        self.retry_delay = retry_delay
+        name = f"camera {target}" if isinstance(target, int) else str(target)
+        if isinstance(target, str) and urlsplit(target).scheme in CAMERA_URL_SCHEMES:
+            params = [
+                cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
+                timeout_ms,
+                cv2.CAP_PROP_READ_TIMEOUT_MSEC,
+                timeout_ms,
+            ]
+            capture = cv2.VideoCapture(target, cv2.CAP_FFMPEG, params)
+        else:
+            capture = cv2.VideoCapture(target)
+        if not capture.isOpened():
+            capture.release()
+            raise SourceError(f"{name}: cannot open camera (not connected, busy or wrong address)")
+        super().__init__(capture, name)
+        self._closed = threading.Event()
+
+    def close(self) -> None:
+        self._closed.set()
+        super().close()
+
+    def __iter__(self) -> Iterator[Frame]:
+        index = 0
+        while not self._closed.is_set():
+            start = time.perf_counter()
+            image = self._read_with_retries()
+            if image is None:
+                if self._closed.is_set():
+                    return
+                raise SourceDisconnected(
+                    f"{self.name}: camera stopped delivering frames "
+                    f"(no frame after {self.retries + 1} attempts)"
+                )
+            yield Frame(str(index), time.time(), self.name, image, decode_ms=_ms_since(start))
+            index += 1
+
+    def _read_with_retries(self) -> np.ndarray | None:
+        for attempt in range(self.retries + 1):
+            image = self._read()
+            if image is not None or self._closed.is_set():
+                return image
+            if attempt < self.retries:
+                log.warning("%s: no frame, retrying (%d/%d)", self.name, attempt + 1, self.retries)
+                self._closed.wait(self.retry_delay)
+        return None
+
+
+def open_source(
+    spec: str | Path,
+    watch: bool = False,
+    *,
+    skip_ids: Collection[str] = (),
+    exclude: Collection[Path | str] = (),
+    stop: threading.Event | None = None,
+    poll_interval: float = 0.5,
+) -> FrameSource:
+    """Open the source `spec` names: a digit string is a camera index, a URL with a stream scheme
+    a camera URL, a folder a FolderSource, a video extension a video file, anything else an image.
+
+    `skip_ids` are frame ids to pass over without decoding (resume); `exclude`, `stop` and
+    `poll_interval` apply to folders (e.g. exclude an output folder inside the source folder).
+    """
+    text = str(spec)
+    if text.isdigit():
+        return CameraSource(int(text))
+    if urlsplit(text).scheme.lower() in CAMERA_URL_SCHEMES:
+        return CameraSource(text)
+    path = Path(text)
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        reason = "not found" if isinstance(exc, FileNotFoundError) else exc.strerror or str(exc)
+        raise SourceError(f"{path}: {reason}") from None
+    if stat.S_ISDIR(mode):
+        return FolderSource(
+            path,
+            watch=watch,
+            poll_interval=poll_interval,
+            skip_ids=skip_ids,
+            exclude=exclude,
+            stop=stop,
+        )
+    if path.suffix.lower() in VIDEO_EXTENSIONS:
+        return VideoFileSource(path, skip_ids=skip_ids)
+    return ImageFileSource(path, skip_ids=skip_ids)

@@ -1,0 +1,317 @@
+"""Results store: one SQLite row per inspection, in WAL mode, with CSV and JSON export.
+
+Thread-safety rule: one `ResultStore` may be shared by threads. It holds one connection opened
+with `check_same_thread=False`, and every method takes the store's lock, so the GUI's worker
+thread can write while the GUI thread reads counters. Other processes may read the file at the
+same time (WAL mode lets readers proceed while one writer commits).
+
+Each row is committed on its own, so a run killed at any point leaves every finished inspection
+in the file, which is what lets a batch run resume without losing or repeating an image.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from engine.result import InspectionResult
+
+SCHEMA_VERSION = 1
+ERROR = "ERROR"  # verdict of a frame that could not be inspected
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS inspections (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    frame_id TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    frame_time REAL,
+    time REAL NOT NULL,
+    verdict TEXT NOT NULL CHECK (verdict IN ('OK', 'NG', 'ERROR')),
+    score REAL,
+    threshold REAL,
+    region_count INTEGER,
+    region_areas TEXT,
+    timings TEXT,
+    bundle_name TEXT,
+    bundle_digest TEXT,
+    image_path TEXT,
+    overlay_path TEXT,
+    error TEXT
+);
+CREATE INDEX IF NOT EXISTS inspections_source_frame ON inspections (source, frame_id);
+CREATE TABLE IF NOT EXISTS counter_resets (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    time REAL NOT NULL,
+    last_inspection_id INTEGER NOT NULL
+);
+"""
+
+
+class StoreError(Exception):
+    """The results database cannot be opened or written; the message names the file."""
+
+
+@dataclass
+class Record:
+    """One stored inspection; `region_areas` and `timings_ms` are decoded from JSON."""
+
+    id: int
+    run_id: str
+    source: str
+    frame_id: str
+    origin: str
+    frame_time: float | None
+    time: float
+    verdict: str
+    score: float | None
+    threshold: float | None
+    region_count: int | None
+    region_areas: list[int] | None
+    timings_ms: dict[str, float] | None
+    bundle_name: str | None
+    bundle_digest: str | None
+    image_path: str | None
+    overlay_path: str | None
+    error: str | None
+
+
+@dataclass
+class Counters:
+    """Counts since the last reset. Yield = OK / (OK + NG): errors are not parts judged."""
+
+    total: int
+    ok: int
+    ng: int
+    errors: int
+
+    @property
+    def yield_(self) -> float | None:
+        judged = self.ok + self.ng
+        return self.ok / judged if judged else None
+
+
+_COLUMNS = [f.name for f in fields(Record)]
+_SQL_COLUMNS = [("timings" if c == "timings_ms" else c) for c in _COLUMNS]
+
+
+class ResultStore:
+    """SQLite file of inspection results; see the module docstring for the threading rule."""
+
+    def __init__(self, db_path: Path | str) -> None:
+        self.path = Path(db_path)
+        self._lock = threading.Lock()
+        try:
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode: a commit survives the process being killed (not a power cut),
+            # without an fsync per row.
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: cannot open results database ({exc})") from None
+
+    @property
+    def journal_mode(self) -> str:
+        with self._lock:
+            return self._db.execute("PRAGMA journal_mode").fetchone()[0]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> ResultStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _cursor(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                yield self._db
+            except sqlite3.Error as exc:
+                raise StoreError(f"{self.path}: {exc}") from None
+
+    def add_result(
+        self,
+        result: InspectionResult,
+        *,
+        run_id: str,
+        source: str,
+        frame_id: str,
+        origin: str,
+        frame_time: float | None = None,
+        bundle_name: str | None = None,
+        bundle_digest: str | None = None,
+        timings_ms: dict[str, float] | None = None,
+        image_path: str | None = None,
+        overlay_path: str | None = None,
+        error: str | None = None,
+    ) -> int:
+        """Store one inspection; returns its row id. `timings_ms` defaults to the result's;
+        `error` notes a problem after inspecting (e.g. the overlay could not be saved)."""
+        return self._insert(
+            run_id=run_id,
+            source=source,
+            frame_id=frame_id,
+            origin=origin,
+            frame_time=frame_time,
+            verdict=result.verdict.value,
+            score=result.anomaly_score,
+            threshold=result.image_threshold,
+            region_count=len(result.regions),
+            region_areas=json.dumps([r.area_px for r in result.regions]),
+            timings=json.dumps(timings_ms if timings_ms is not None else result.timings_ms),
+            bundle_name=bundle_name,
+            bundle_digest=bundle_digest,
+            image_path=image_path,
+            overlay_path=overlay_path,
+            error=error,
+        )
+
+    def add_failure(
+        self,
+        *,
+        run_id: str,
+        source: str,
+        frame_id: str,
+        origin: str,
+        error: str,
+        frame_time: float | None = None,
+        bundle_name: str | None = None,
+        bundle_digest: str | None = None,
+        timings_ms: dict[str, float] | None = None,
+    ) -> int:
+        """Store a frame that could not be inspected (verdict ERROR) with the reason."""
+        return self._insert(
+            run_id=run_id,
+            source=source,
+            frame_id=frame_id,
+            origin=origin,
+            frame_time=frame_time,
+            verdict=ERROR,
+            error=error,
+            bundle_name=bundle_name,
+            bundle_digest=bundle_digest,
+            timings=json.dumps(timings_ms) if timings_ms is not None else None,
+        )
+
+    def _insert(self, **values: Any) -> int:
+        values["time"] = time.time()
+        names = ", ".join(values)
+        marks = ", ".join("?" * len(values))
+        with self._cursor() as db:
+            cursor = db.execute(
+                f"INSERT INTO inspections ({names}) VALUES ({marks})", list(values.values())
+            )
+            return int(cursor.lastrowid)
+
+    def recent(
+        self, limit: int | None = 50, *, source: str | None = None, verdict: str | None = None
+    ) -> list[Record]:
+        """Rows newest first (all of them with `limit=None`), optionally of one source/verdict."""
+        where, params = _filters(source=source, verdict=verdict)
+        sql = f"SELECT {', '.join(_SQL_COLUMNS)} FROM inspections{where} ORDER BY id DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        with self._cursor() as db:
+            rows = db.execute(sql, params).fetchall()
+        return [_record(row) for row in rows]
+
+    def records(self, *, source: str | None = None) -> list[Record]:
+        """All rows in the order they were stored."""
+        return self.recent(None, source=source)[::-1]
+
+    def counters(self, *, source: str | None = None, since_reset: bool = True) -> Counters:
+        """Totals by verdict, counted after the last `reset_counters` unless `since_reset` is
+        False; optionally for one source only."""
+        where, params = _filters(source=source)
+        if since_reset:
+            where += " AND " if where else " WHERE "
+            where += "id > (SELECT COALESCE(MAX(last_inspection_id), 0) FROM counter_resets)"
+        with self._cursor() as db:
+            rows = db.execute(
+                f"SELECT verdict, COUNT(*) FROM inspections{where} GROUP BY verdict", params
+            ).fetchall()
+        by_verdict = dict(rows)
+        return Counters(
+            total=sum(by_verdict.values()),
+            ok=by_verdict.get("OK", 0),
+            ng=by_verdict.get("NG", 0),
+            errors=by_verdict.get(ERROR, 0),
+        )
+
+    def reset_counters(self) -> None:
+        """Start counting from zero; rows stay in the history (a reset marker is stored)."""
+        with self._cursor() as db:
+            db.execute(
+                "INSERT INTO counter_resets (time, last_inspection_id) "
+                "SELECT ?, COALESCE(MAX(id), 0) FROM inspections",
+                (time.time(),),
+            )
+
+    def done_frame_ids(self, source: str) -> set[str]:
+        """Frame ids of `source` already stored (inspected or failed), for resuming a run."""
+        with self._cursor() as db:
+            rows = db.execute(
+                "SELECT DISTINCT frame_id FROM inspections WHERE source = ?", (source,)
+            ).fetchall()
+        return {row[0] for row in rows}
+
+    def bundle_digests(self, source: str) -> set[str]:
+        """Digests of the bundles that produced the stored rows of `source`."""
+        with self._cursor() as db:
+            rows = db.execute(
+                "SELECT DISTINCT bundle_digest FROM inspections "
+                "WHERE source = ? AND bundle_digest IS NOT NULL",
+                (source,),
+            ).fetchall()
+        return {row[0] for row in rows}
+
+    def export_csv(self, path: Path | str) -> Path:
+        """Write every row to a CSV file (areas and timings as JSON text); returns the path."""
+        path = Path(path)
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(_COLUMNS)
+            for record in self.records():
+                row = asdict(record)
+                for key in ("region_areas", "timings_ms"):
+                    row[key] = json.dumps(row[key]) if row[key] is not None else ""
+                writer.writerow(["" if row[c] is None else row[c] for c in _COLUMNS])
+        return path
+
+    def export_json(self, path: Path | str) -> Path:
+        """Write every row as a JSON list of objects; returns the path."""
+        path = Path(path)
+        rows = [asdict(record) for record in self.records()]
+        path.write_text(json.dumps(rows, indent=1), encoding="utf-8")
+        return path
+
+
+def _filters(**conditions: str | None) -> tuple[str, list[Any]]:
+    used = {column: value for column, value in conditions.items() if value is not None}
+    if not used:
+        return "", []
+    return " WHERE " + " AND ".join(f"{column} = ?" for column in used), list(used.values())
+
+
+def _record(row: tuple) -> Record:
+    values = dict(zip(_COLUMNS, row, strict=True))
+    for key in ("region_areas", "timings_ms"):
+        if values[key] is not None:
+            values[key] = json.loads(values[key])
+    return Record(**values)

@@ -1,0 +1,211 @@
+"""The Inspector: one image in, one InspectionResult out, with onnxruntime.
+
+The GUI, the batch CLI, the benchmarks and training's evaluation all use this class, so every
+number reported is the number the station produces.
+"""
+
+import dataclasses
+import logging
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import onnxruntime as ort
+
+from engine.bundle import Bundle, InputSpec, check_session_io
+from engine.imageio import read_image
+from engine.preprocess import to_model_input
+from engine.providers import choose_providers
+from engine.result import InspectionResult, Region, Thresholds, Verdict
+
+log = logging.getLogger(__name__)
+
+
+def default_thresholds(bundle: Bundle) -> Thresholds:
+    """The thresholds the bundle was calibrated with."""
+    seg, ano = bundle.segmentation, bundle.anomaly
+    return Thresholds(
+        image_threshold=ano.image_threshold if ano else None,
+        pixel_threshold=seg.pixel_threshold if seg else None,
+        min_defect_area_px=seg.min_defect_area_px if seg else 0,
+        map_threshold=ano.map_threshold if ano else None,
+    )
+
+
+def _regions(mask: np.ndarray, min_area: int, source: str) -> tuple[np.ndarray, list[Region]]:
+    """Connected regions of at least `min_area` pixels, and the mask holding only those."""
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=8)
+    keep = stats[:, cv2.CC_STAT_AREA] >= max(min_area, 1)
+    keep[0] = False  # label 0 is the background
+    kept = keep[labels]
+    if not keep.any():
+        return kept, []
+    contours, _ = cv2.findContours(kept.view(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    regions = []
+    for contour in contours:
+        x, y = contour[0, 0]
+        label = labels[y, x]
+        left, top, width, height, area = stats[label]
+        regions.append(
+            Region(
+                contour=contour.reshape(-1, 2),
+                bbox=(int(left), int(top), int(width), int(height)),
+                area_px=int(area),
+                source=source,
+            )
+        )
+    regions.sort(key=lambda r: r.area_px, reverse=True)
+    return kept, regions
+
+
+def decide(result: InspectionResult, thresholds: Thresholds) -> InspectionResult:
+    """Apply thresholds to a result's model outputs: mask, regions, verdict and reasons.
+
+    Cheap (no model runs), so the GUI can re-decide the current image as an engineer moves a
+    threshold slider.
+    """
+    reasons: list[str] = []
+    regions: list[Region] = []
+    mask = None
+    if result.probability is not None and thresholds.pixel_threshold is not None:
+        raw_mask = result.probability >= thresholds.pixel_threshold
+        mask, regions = _regions(raw_mask, thresholds.min_defect_area_px, "segmentation")
+        if regions:
+            largest = regions[0].area_px
+            reasons.append(f"{len(regions)} defect region(s), largest {largest} px")
+    score, limit = result.anomaly_score, thresholds.image_threshold
+    if score is not None and limit is not None and score >= limit:
+        reasons.append(f"anomaly score {score:.3g} ≥ threshold {limit:.3g}")
+        if result.anomaly_map is not None and thresholds.map_threshold is not None:
+            hot = result.anomaly_map >= thresholds.map_threshold
+            regions += _regions(hot, thresholds.min_defect_area_px, "anomaly")[1]
+    verdict = Verdict.NG if reasons else Verdict.OK
+    return dataclasses.replace(
+        result, verdict=verdict, reasons=reasons, mask=mask, regions=regions, thresholds=thresholds
+    )
+
+
+class Inspector:
+    """Holds the onnxruntime sessions of one bundle; `inspect` is safe to call from one thread
+    at a time per Inspector (onnxruntime itself is thread-safe)."""
+
+    def __init__(self, bundle: Bundle, provider: str | None = None) -> None:
+        self.bundle = bundle
+        requested = choose_providers(provider)
+        options = ort.SessionOptions()
+        options.log_severity_level = 3  # onnxruntime's own warnings go to stderr otherwise
+        self._sessions: dict[str, ort.InferenceSession] = {}
+        source = f"{bundle.source}"
+        seg, ano = bundle.segmentation, bundle.anomaly
+        if seg:
+            self._sessions["segmentation"] = ort.InferenceSession(
+                bundle.model_bytes["segmentation"], options, providers=requested
+            )
+            check_session_io(
+                self._sessions["segmentation"],
+                "segmentation",
+                [seg.input.name],
+                [seg.output_name],
+                f"{source}/{seg.file}",
+            )
+        if ano:
+            self._sessions["anomaly"] = ort.InferenceSession(
+                bundle.model_bytes["anomaly"], options, providers=requested
+            )
+            outputs = [ano.map_output, ano.score_output]
+            if ano.global_score_output:
+                outputs.append(ano.global_score_output)
+            check_session_io(
+                self._sessions["anomaly"],
+                "anomaly",
+                [ano.input.name],
+                outputs,
+                f"{source}/{ano.file}",
+            )
+        self.providers: dict[str, list[str]] = {
+            role: session.get_providers() for role, session in self._sessions.items()
+        }
+        self.thresholds = default_thresholds(bundle)
+        log.info("bundle %s loaded; providers in use: %s", bundle.name, self.providers)
+
+    @property
+    def main_provider(self) -> str:
+        """The provider doing the work, e.g. 'CPU' or 'CUDA', for a status bar."""
+        firsts = {providers[0] for providers in self.providers.values()}
+        return "+".join(sorted(p.removesuffix("ExecutionProvider") for p in firsts))
+
+    def inspect_file(
+        self, path: Path | str, thresholds: Thresholds | None = None
+    ) -> InspectionResult:
+        """Decode and inspect an image file; raises engine.imageio.ImageReadError."""
+        start = time.perf_counter()
+        image = read_image(path)
+        decode_ms = (time.perf_counter() - start) * 1000
+        result = self.inspect(image, thresholds)
+        result.timings_ms = {"decode": decode_ms, **result.timings_ms}
+        return result
+
+    def inspect(self, image: np.ndarray, thresholds: Thresholds | None = None) -> InspectionResult:
+        """Inspect one image (grey/BGR/BGRA, 8 or 16 bit, any size)."""
+        timings: dict[str, float] = {}
+        height, width = image.shape[:2]
+        clock = time.perf_counter()
+        inputs: dict[InputSpec, np.ndarray] = {}
+        for spec in self._input_specs():
+            if spec not in inputs:
+                inputs[spec] = to_model_input(image, spec)
+        timings["preprocess"] = _lap(clock)
+
+        result = InspectionResult(
+            verdict=Verdict.OK, reasons=[], image_shape=(height, width), thresholds=self.thresholds
+        )
+        post_ms = 0.0
+        seg = self.bundle.segmentation
+        if seg:
+            clock = time.perf_counter()
+            (output,) = self._sessions["segmentation"].run(
+                [seg.output_name], {seg.input.name: inputs[seg.input]}
+            )
+            timings["segmentation"] = _lap(clock)
+            clock = time.perf_counter()
+            plane = output[0, 0].astype(np.float32)
+            if seg.output_kind == "logits":
+                plane = 1.0 / (1.0 + np.exp(-plane))
+            result.probability = _resize_plane(plane, width, height)
+            post_ms += _lap(clock)
+        ano = self.bundle.anomaly
+        if ano:
+            clock = time.perf_counter()
+            names = [ano.map_output, ano.score_output]
+            if ano.global_score_output:
+                names.append(ano.global_score_output)
+            outputs = self._sessions["anomaly"].run(names, {ano.input.name: inputs[ano.input]})
+            timings["anomaly"] = _lap(clock)
+            clock = time.perf_counter()
+            result.anomaly_map = _resize_plane(outputs[0][0, 0].astype(np.float32), width, height)
+            result.heat = np.clip(
+                (result.anomaly_map - ano.map_low) / (ano.map_high - ano.map_low), 0.0, 1.0
+            )
+            result.anomaly_score = float(np.ravel(outputs[1])[0])
+            if ano.global_score_output:
+                result.global_score = float(np.ravel(outputs[2])[0])
+            post_ms += _lap(clock)
+        clock = time.perf_counter()
+        result = decide(result, thresholds or self.thresholds)
+        timings["postprocess"] = post_ms + _lap(clock)
+        result.timings_ms = timings
+        return result
+
+    def _input_specs(self) -> list[InputSpec]:
+        return [m.input for m in (self.bundle.segmentation, self.bundle.anomaly) if m]
+
+
+def _resize_plane(plane: np.ndarray, width: int, height: int) -> np.ndarray:
+    if plane.shape == (height, width):
+        return plane
+    return cv2.resize(plane, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def _lap(start: float) -> float:
+    return (time.perf_counter() - start) * 1000

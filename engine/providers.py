@@ -1,0 +1,53 @@
+"""Choosing onnxruntime execution providers: the fastest available, or the one asked for."""
+
+import logging
+import os
+
+import onnxruntime as ort
+
+log = logging.getLogger(__name__)
+
+PREFERENCE = (
+    "CUDAExecutionProvider",
+    "DmlExecutionProvider",
+    "CoreMLExecutionProvider",
+    "CPUExecutionProvider",
+)
+ALIASES = {
+    "cuda": "CUDAExecutionProvider",
+    "directml": "DmlExecutionProvider",
+    "dml": "DmlExecutionProvider",
+    "coreml": "CoreMLExecutionProvider",
+    "cpu": "CPUExecutionProvider",
+}
+ENV_VAR = "STATION_PROVIDER"
+
+
+class ProviderError(Exception):
+    """The provider asked for is unknown or not available in this onnxruntime build."""
+
+
+def choose_providers(override: str | None = None) -> list[str]:
+    """Providers to request, best first, always ending with CPU.
+
+    `override` (or env STATION_PROVIDER) names one provider, e.g. 'cpu' or 'cuda'. Even then
+    onnxruntime may fall back silently at session creation, so callers report
+    `session.get_providers()`, not this list.
+    """
+    available = ort.get_available_providers()
+    wanted = override or os.environ.get(ENV_VAR) or ""
+    if wanted and wanted.lower() != "auto":
+        name = ALIASES.get(wanted.lower(), wanted)
+        if name not in PREFERENCE:
+            raise ProviderError(
+                f"unknown execution provider {wanted!r}; use one of {', '.join(ALIASES)} or auto"
+            )
+        if name not in available:
+            raise ProviderError(
+                f"execution provider {wanted!r} is not available in this onnxruntime "
+                f"(available: {', '.join(available)}); for CUDA install onnxruntime-gpu"
+            )
+        return [name] if name == "CPUExecutionProvider" else [name, "CPUExecutionProvider"]
+    chosen = [p for p in PREFERENCE if p in available]
+    log.debug("available providers %s, chosen %s", available, chosen)
+    return chosen

@@ -1,0 +1,55 @@
+"""What one inspection produces: verdict, scores, mask, anomaly map, regions, timings."""
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import numpy as np
+
+
+class Verdict(StrEnum):
+    OK = "OK"
+    NG = "NG"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Decision thresholds; None where the bundle has no model that uses it."""
+
+    image_threshold: float | None
+    pixel_threshold: float | None
+    min_defect_area_px: int
+    map_threshold: float | None
+
+
+@dataclass(frozen=True)
+class Region:
+    """One connected defect region at the image's own resolution."""
+
+    contour: np.ndarray  # (N, 2) int32 x, y points of the outer boundary
+    bbox: tuple[int, int, int, int]  # x, y, width, height
+    area_px: int
+    source: str  # "segmentation" or "anomaly"
+
+
+@dataclass
+class InspectionResult:
+    verdict: Verdict
+    reasons: list[str]
+    image_shape: tuple[int, int]  # height, width
+    thresholds: Thresholds
+    anomaly_score: float | None = None
+    global_score: float | None = None
+    probability: np.ndarray | None = None  # segmentation probability, HxW float32
+    mask: np.ndarray | None = None  # segmentation defect mask after thresholds, HxW bool
+    anomaly_map: np.ndarray | None = None  # raw anomaly map, HxW float32
+    heat: np.ndarray | None = None  # anomaly map normalised to [0, 1] by the bundle
+    regions: list[Region] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def image_threshold(self) -> float | None:
+        return self.thresholds.image_threshold
+
+    @property
+    def total_ms(self) -> float:
+        return sum(self.timings_ms.values())

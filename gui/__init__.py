@@ -1,0 +1,1 @@
+"""PySide6 station window: shows and collects; all inspection runs in the engine."""

@@ -1,0 +1,51 @@
+"""Exporting a torch model to ONNX with a dynamic batch axis, and checking it agrees."""
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import torch
+
+log = logging.getLogger(__name__)
+OPSET = 17
+
+
+def export_onnx(
+    model: torch.nn.Module,
+    example_input: torch.Tensor,
+    path: Path | str,
+    input_name: str,
+    output_names: list[str],
+) -> Path:
+    """Export `model` (eval mode, on CPU) so the batch axis of input and outputs is dynamic."""
+    path = Path(path)
+    model = model.eval().cpu()
+    dynamic = {input_name: {0: "batch"}, **{name: {0: "batch"} for name in output_names}}
+    with torch.no_grad():
+        torch.onnx.export(
+            model,
+            (example_input.cpu(),),
+            str(path),
+            input_names=[input_name],
+            output_names=output_names,
+            dynamic_axes=dynamic,
+            opset_version=OPSET,
+            dynamo=False,
+        )
+    log.info("exported %s (%.1f MB)", path, path.stat().st_size / 1e6)
+    return path
+
+
+def parity_max_abs_diff(
+    model: torch.nn.Module, onnx_path: Path | str, batch: torch.Tensor
+) -> float:
+    """Max abs difference over all outputs between torch and onnxruntime (CPU) on `batch`."""
+    model = model.eval().cpu()
+    with torch.no_grad():
+        expected = model(batch.cpu())
+    if isinstance(expected, torch.Tensor):
+        expected = (expected,)
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    got = session.run(None, {session.get_inputs()[0].name: batch.cpu().numpy()})
+    return max(float(np.max(np.abs(e.numpy() - g))) for e, g in zip(expected, got, strict=True))

@@ -354,14 +354,8 @@ def write_model(
     bundle_dir.mkdir(parents=True, exist_ok=True)
     manifest = _read_manifest_for_update(bundle_dir)
     file_name = f"{role}.onnx"
-    target = bundle_dir / file_name
-    if Path(onnx_path).resolve() != target.resolve():
-        shutil.copyfile(onnx_path, target)
-    manifest["models"][role] = {
-        **entry,
-        "file": file_name,
-        "sha256": sha256_bytes(target.read_bytes()),
-    }
+    digest = sha256_bytes(Path(onnx_path).read_bytes())
+    manifest["models"][role] = {**entry, "file": file_name, "sha256": digest}
     manifest["metrics"] = {k: v for k, v in manifest.get("metrics", {}).items() if k != role}
     if name:
         manifest["name"] = name
@@ -369,7 +363,10 @@ def write_model(
         manifest["defect_types"] = sorted(set(manifest.get("defect_types", [])) | set(defect_types))
     manifest.setdefault("defect_types", [])
     manifest["created"] = datetime.now(UTC).isoformat(timespec="seconds")
-    parse_manifest(manifest, f"{bundle_dir}/{MANIFEST}")
+    parse_manifest(manifest, f"{bundle_dir}/{MANIFEST}")  # before touching the bundle's files
+    target = bundle_dir / file_name
+    if Path(onnx_path).resolve() != target.resolve():
+        shutil.copyfile(onnx_path, target)
     _write_json_atomic(bundle_dir / MANIFEST, manifest)
     return bundle_dir / MANIFEST
 

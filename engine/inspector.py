@@ -34,27 +34,27 @@ def default_thresholds(bundle: Bundle) -> Thresholds:
 
 
 def _regions(mask: np.ndarray, min_area: int, source: str) -> tuple[np.ndarray, list[Region]]:
-    """Connected regions of at least `min_area` pixels, and the mask holding only those."""
+    """Connected regions of at least `min_area` pixels, and the mask holding only those.
+
+    Work is done inside each component's bounding box, so the cost follows the defects'
+    size rather than the image's (this runs on every frame).
+    """
+    if not mask.any():
+        return mask, []
     _, labels, stats, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=8)
-    keep = stats[:, cv2.CC_STAT_AREA] >= max(min_area, 1)
-    keep[0] = False  # label 0 is the background
-    kept = keep[labels]
-    if not keep.any():
-        return kept, []
-    contours, _ = cv2.findContours(kept.view(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    kept = mask.copy()
     regions = []
-    for contour in contours:
-        x, y = contour[0, 0]
-        label = labels[y, x]
-        left, top, width, height, area = stats[label]
-        regions.append(
-            Region(
-                contour=contour.reshape(-1, 2),
-                bbox=(int(left), int(top), int(width), int(height)),
-                area_px=int(area),
-                source=source,
-            )
+    for label in range(1, len(stats)):
+        left, top, width, height, area = (int(v) for v in stats[label])
+        window = labels[top : top + height, left : left + width] == label
+        if area < min_area:
+            kept[top : top + height, left : left + width][window] = False
+            continue
+        contours, _ = cv2.findContours(
+            window.view(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE, offset=(left, top)
         )
+        outline = max(contours, key=len).reshape(-1, 2)
+        regions.append(Region(outline, (left, top, width, height), area, source))
     regions.sort(key=lambda r: r.area_px, reverse=True)
     return kept, regions
 
@@ -183,10 +183,10 @@ class Inspector:
             outputs = self._sessions["anomaly"].run(names, {ano.input.name: inputs[ano.input]})
             timings["anomaly"] = _lap(clock)
             clock = time.perf_counter()
-            result.anomaly_map = _resize_plane(outputs[0][0, 0].astype(np.float32), width, height)
-            result.heat = np.clip(
-                (result.anomaly_map - ano.map_low) / (ano.map_high - ano.map_low), 0.0, 1.0
-            )
+            raw_map = outputs[0][0, 0].astype(np.float32)
+            heat = np.clip((raw_map - ano.map_low) / (ano.map_high - ano.map_low), 0.0, 1.0)
+            result.anomaly_map = _resize_plane(raw_map, width, height)
+            result.heat = _resize_plane(heat, width, height)  # normalised small: cheaper
             result.anomaly_score = float(np.ravel(outputs[1])[0])
             if ano.global_score_output:
                 result.global_score = float(np.ravel(outputs[2])[0])

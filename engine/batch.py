@@ -27,6 +27,7 @@ from engine.sources import (
     CameraSource,
     FolderSource,
     Frame,
+    FrameSource,
     ImageFileSource,
     SourceDisconnected,
     open_source,
@@ -89,9 +90,11 @@ class BatchSummary:
         return bool(self.failures or self.source_error)
 
 
-def source_key(spec: str | Path) -> str:
+def source_key(spec: str | Path | FrameSource) -> str:
     """How a source is named in the store: the absolute path of files, the spec of cameras."""
-    text = str(spec)
+    if isinstance(spec, CameraSource):
+        return spec.name
+    text = spec.name if isinstance(spec, FrameSource) else str(spec)
     if text.isdigit() or "://" in text:
         return text
     return str(Path(text).resolve())
@@ -109,7 +112,7 @@ def output_name(frame_id: str, suffix: str = ".png") -> PurePosixPath:
 
 def run_batch(
     inspector: Inspector,
-    source: str | Path,
+    source: str | Path | FrameSource,
     out_dir: str | Path,
     *,
     overlays: str = "ng",
@@ -122,6 +125,8 @@ def run_batch(
     cancel: threading.Event | None = None,
 ) -> BatchSummary:
     """Inspect every frame of `source` not yet in the store and return a summary.
+
+    `source` is a spec for `open_source` or an open FrameSource (which the run closes).
 
     Overlays go to OUT/overlays (policy `overlays`: all, ng or none), NG originals to OUT/ng,
     results to `store` (default OUT/results.sqlite). Setting `cancel` stops after the current
@@ -172,7 +177,7 @@ class _Run:
 
     def execute(
         self,
-        spec: str | Path,
+        spec: str | Path | FrameSource,
         watch: bool,
         poll_interval: float,
         progress: Callable[[BatchProgress], None] | None,
@@ -186,14 +191,17 @@ class _Run:
             )
         done = self.store.done_frame_ids(self.key)
         started = time.perf_counter()
-        source = open_source(
-            spec,
-            watch,
-            skip_ids=done,
-            exclude=[self.out_dir],
-            stop=cancel,
-            poll_interval=poll_interval,
-        )
+        if isinstance(spec, FrameSource):
+            source = spec
+        else:
+            source = open_source(
+                spec,
+                watch,
+                skip_ids=done,
+                exclude=[self.out_dir],
+                stop=cancel,
+                poll_interval=poll_interval,
+            )
         live = isinstance(source, CameraSource)
         self.copy_originals = isinstance(source, FolderSource | ImageFileSource)
         total = source.expected
@@ -205,6 +213,8 @@ class _Run:
                 for frame in source:
                     if cancel.is_set():
                         break
+                    if frame.id in done and not live:  # only for a source opened by the caller
+                        continue
                     if live:  # camera ids restart at 0 on each opening: make them unique
                         frame.id = f"{self.run_id}/{frame.id}"
                     verdict, error, latency = self._handle(frame)

@@ -1,7 +1,8 @@
 """`station-inspect`: inspect a folder, video, image or camera with a model bundle.
 
-Exit codes: 0 every input inspected and saved; 1 some inputs failed (listed, and recorded in
-the results); 2 the run could not start or had to stop (usage, bundle, source or output error).
+Exit codes: 0 every input inspected and saved (with --watch: until Ctrl-C); 1 some inputs
+failed (listed, and recorded in the results) or the run was stopped before the end; 2 the run
+could not start or had to stop (usage, bundle, source or output error).
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
             f"overlays in {OVERLAY_DIR}/ and copies of NG images in {NG_DIR}/. Run it again "
             "with the same --out to resume an interrupted run: images already done are skipped."
         ),
-        epilog="Exit codes: 0 all inspected, 1 some inputs failed, 2 could not run.",
+        epilog="Exit codes: 0 all inspected, 1 some inputs failed or the run was stopped "
+        "early (Ctrl-C stops after the current image), 2 could not run.",
     )
     parser.add_argument(
         "source",
@@ -112,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
         log.error("interrupted; run again with the same --out to resume")
         return EXIT_ERROR
     _print_summary(summary, paths)
-    return EXIT_FAILED_INPUTS if summary.failed else EXIT_OK
+    incomplete = summary.cancelled and not args.watch  # with --watch, Ctrl-C is the way to end
+    return EXIT_FAILED_INPUTS if summary.failed or incomplete else EXIT_OK
 
 
 def _check_writable(out: Path) -> None:

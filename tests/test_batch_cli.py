@@ -283,3 +283,55 @@ def test_camera_drop_out_is_reported_not_raised(tmp_path, inspector):
     assert summary.inspected == 3 and summary.ok == 3 and summary.resumed == 0
     frame_ids = [r[0] for r in _rows(tmp_path / "out")]
     assert frame_ids == [f"{summary.run_id}/{i}" for i in range(3)]  # unique across runs
+
+
+def test_watched_folder_inspects_new_images_until_cancelled(tmp_path, inspector):
+    source = _make_folder(tmp_path / "parts", ok=1, ng=0)
+    cancel = threading.Event()
+    seen: list[str] = []
+    summary = {}
+
+    def on_progress(item):
+        seen.append(item.frame_id)
+        if item.frame_id == "ok_0.png":  # the line delivers a new part while we watch
+            cv2.imwrite(str(source / "ng_new.png"), _part(True))
+        if item.frame_id == "ng_new.png":
+            cancel.set()
+
+    def work():
+        summary["result"] = run_batch(
+            inspector, source, tmp_path / "out", watch=True, poll_interval=0.02,
+            progress=on_progress, cancel=cancel,
+        )  # fmt: skip
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    worker.join(timeout=20)
+    assert not worker.is_alive(), "watching run did not stop when cancelled"
+    assert seen == ["ok_0.png", "ng_new.png"]
+    assert summary["result"].cancelled and summary["result"].ng_ids == ["ng_new.png"]
+
+
+def test_cli_ctrl_c_stops_gracefully_and_writes_reports(tmp_path, tiny_bundle):
+    source = _make_folder(tmp_path / "parts", ok=2, ng=1)
+    out = tmp_path / "out"
+    command = [
+        sys.executable, "-m", "engine.cli", str(source), "--bundle", str(tiny_bundle),
+        "--out", str(out), "--watch", "--poll-interval", "0.05", "--no-progress",
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if len(_rows(out)) == 3:
+                break
+        except sqlite3.OperationalError:  # database not created yet
+            pass
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    stdout, _ = process.communicate(timeout=30)
+    assert process.returncode == 0  # with --watch, Ctrl-C is the normal end
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["cancelled"] and summary["total"] == 3 and summary["ng"] == 1
+    assert (out / "results.csv").exists() and "NG 1" in stdout

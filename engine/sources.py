@@ -194,7 +194,8 @@ class FolderSource(FrameSource):
         self.skipped: list[str] = []
         self._seen: set[str] = set(skip_ids)
         self._exclude = {Path(p).resolve() for p in exclude}
-        self._stop = stop or threading.Event()
+        self._closed = threading.Event()
+        self._stop = stop  # the caller's event: watched, never set by this source
         try:
             mode = self.path.stat().st_mode
             if not stat.S_ISDIR(mode):
@@ -209,14 +210,23 @@ class FolderSource(FrameSource):
         return None if self.watch else len(self._pending)
 
     def close(self) -> None:
-        self._stop.set()
+        self._closed.set()
+
+    def _stopped(self) -> bool:
+        return self._closed.is_set() or (self._stop is not None and self._stop.is_set())
+
+    def _pause(self) -> None:
+        """Sleep one poll interval, waking within 50 ms when closed or stopped."""
+        deadline = time.monotonic() + self.poll_interval
+        while not self._stopped() and (left := deadline - time.monotonic()) > 0:
+            self._closed.wait(min(left, 0.05))
 
     def __iter__(self) -> Iterator[Frame]:
         if not self.watch:
             yield from self._emit(self._pending)
             return
         previous: dict[str, _Entry] = {}
-        while not self._stop.is_set():
+        while not self._stopped():
             current = self._scan()
             settled = {
                 frame_id: entry
@@ -225,12 +235,12 @@ class FolderSource(FrameSource):
             }
             yield from self._emit(settled)
             previous = current
-            self._stop.wait(self.poll_interval)
+            self._pause()
 
     def _emit(self, entries: dict[str, _Entry]) -> Iterator[Frame]:
         """Yield Frames for the given ids in natural order of their path parts."""
         for frame_id in sorted(entries, key=lambda i: [natural_key(p) for p in i.split("/")]):
-            if self._stop.is_set():
+            if self._stopped():
                 return
             self._seen.add(frame_id)
             entry = entries[frame_id]

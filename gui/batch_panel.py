@@ -1,0 +1,65 @@
+"""Progress of a folder run, with pause and cancel, and the results export buttons."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QGridLayout, QLabel, QProgressBar, QPushButton, QWidget
+
+from gui.assets import icon
+
+
+class BatchPanel(QWidget):
+    pause_toggled = Signal(bool)
+    cancel_requested = Signal()
+    export_requested = Signal(str)  # "csv" or "json"
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.label = QLabel("No folder run")
+        self.bar = QProgressBar()
+        self.bar.setFormat("%v / %m")
+        self.pause = QPushButton(icon("pause"), "Pause", checkable=True)
+        self.pause.toggled.connect(self._pause_toggled)
+        self.cancel = QPushButton(icon("cancel"), "Cancel")
+        self.cancel.clicked.connect(self.cancel_requested)
+        self.export_csv = QPushButton(icon("export"), "Export CSV…")
+        self.export_csv.clicked.connect(lambda: self.export_requested.emit("csv"))
+        self.export_json = QPushButton(icon("export"), "Export JSON…")
+        self.export_json.clicked.connect(lambda: self.export_requested.emit("json"))
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.addWidget(self.label, 0, 0, 1, 2)
+        grid.addWidget(self.bar, 1, 0, 1, 2)
+        grid.addWidget(self.pause, 2, 0)
+        grid.addWidget(self.cancel, 2, 1)
+        grid.addWidget(self.export_csv, 3, 0)
+        grid.addWidget(self.export_json, 3, 1)
+        self.set_running(False)
+
+    def _pause_toggled(self, paused: bool) -> None:
+        self.pause.setText("Resume" if paused else "Pause")
+        self.pause_toggled.emit(paused)
+
+    def set_running(self, running: bool, paused: bool = False) -> None:
+        self.pause.blockSignals(True)
+        self.pause.setChecked(paused)
+        self.pause.setText("Resume" if paused else "Pause")
+        self.pause.blockSignals(False)
+        self.pause.setEnabled(running)
+        self.cancel.setEnabled(running)
+
+    def start(self, name: str) -> None:
+        self.label.setText(f"Folder run: {name}")
+        self.bar.setRange(0, 0)  # busy until the source says how many frames it has
+        self.bar.setValue(0)
+
+    def set_progress(self, done: int, total: int) -> None:
+        if total:
+            self.bar.setRange(0, total)
+        self.bar.setValue(done)
+
+    def finish(self, text: str) -> None:
+        self.label.setText(text)
+        if self.bar.maximum() == 0:
+            self.bar.setRange(0, max(self.bar.value(), 1))
+        self.set_running(False)

@@ -1,0 +1,113 @@
+"""The station's persistent settings (QSettings) and the engineer password (salted hash)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, QStandardPaths
+
+from engine.result import Thresholds
+
+PBKDF2_ITERATIONS = 200_000
+ARCHIVE_CHOICES = ("ng", "all", "none")
+PROVIDER_CHOICES = ("auto", "cpu", "cuda", "directml", "coreml")
+
+
+def default_output_dir() -> str:
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+    return str(Path(base or Path.home() / ".inspection-station") / "output")
+
+
+@dataclass
+class StationSettings:
+    """Everything the engineer sets and the station remembers between shifts."""
+
+    bundle: str = ""
+    provider: str = "auto"
+    output_dir: str = ""
+    archive: str = "ng"  # which inspected images are saved: ng, all or none
+    last_source: str = ""
+    overlay_mode: str = "mask"
+    opacity: float = 0.45
+
+    @classmethod
+    def load(cls, store: QSettings) -> StationSettings:
+        values = {}
+        for f in fields(cls):
+            default = f.default
+            value = store.value(f"station/{f.name}", default)
+            # INI files give strings back; convert to the field's type.
+            values[f.name] = float(value) if isinstance(default, float) else str(value)
+        settings = cls(**values)
+        if settings.archive not in ARCHIVE_CHOICES:
+            settings.archive = "ng"
+        if settings.provider not in PROVIDER_CHOICES:
+            settings.provider = "auto"
+        settings.output_dir = settings.output_dir or default_output_dir()
+        return settings
+
+    def save(self, store: QSettings) -> None:
+        for name, value in asdict(self).items():
+            store.setValue(f"station/{name}", value)
+        store.sync()
+
+
+def _thresholds_key(bundle_digest: str) -> str:
+    return f"thresholds/{bundle_digest[:16]}"
+
+
+def load_thresholds(store: QSettings, bundle_digest: str, defaults: Thresholds) -> Thresholds:
+    """Thresholds an engineer set for this exact bundle, else the bundle's own."""
+    key = _thresholds_key(bundle_digest)
+
+    def read(name: str, kind: type, default: float | int | None) -> float | int | None:
+        if default is None:  # the bundle lacks the model that uses it
+            return None
+        value = store.value(f"{key}/{name}")
+        return default if value is None else kind(value)
+
+    return Thresholds(
+        image_threshold=read("image_threshold", float, defaults.image_threshold),
+        pixel_threshold=read("pixel_threshold", float, defaults.pixel_threshold),
+        min_defect_area_px=read("min_defect_area_px", int, defaults.min_defect_area_px),
+        map_threshold=defaults.map_threshold,
+    )
+
+
+def save_thresholds(store: QSettings, bundle_digest: str, thresholds: Thresholds) -> None:
+    key = _thresholds_key(bundle_digest)
+    store.remove(key)
+    for name in ("image_threshold", "pixel_threshold", "min_defect_area_px"):
+        value = getattr(thresholds, name)
+        if value is not None:
+            store.setValue(f"{key}/{name}", value)
+    store.sync()
+
+
+def hash_password(password: str, salt: bytes | None = None) -> tuple[str, str]:
+    """(salt, hash) as hex; PBKDF2-SHA256 so a copied settings file does not give the password."""
+    salt = salt or os.urandom(16)
+    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, PBKDF2_ITERATIONS)
+    return salt.hex(), digest.hex()
+
+
+def has_password(store: QSettings) -> bool:
+    return bool(store.value("engineer/hash"))
+
+
+def set_password(store: QSettings, password: str) -> None:
+    salt, digest = hash_password(password)
+    store.setValue("engineer/salt", salt)
+    store.setValue("engineer/hash", digest)
+    store.sync()
+
+
+def check_password(store: QSettings, password: str) -> bool:
+    salt, expected = store.value("engineer/salt"), store.value("engineer/hash")
+    if not salt or not expected:
+        return False
+    return hmac.compare_digest(hash_password(password, bytes.fromhex(str(salt)))[1], str(expected))

@@ -1,0 +1,276 @@
+"""Engineer settings behind a password: thresholds (live), model, provider, output, archive."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QSettings, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.result import Thresholds
+from gui import settings as persisted
+from gui.settings import ARCHIVE_CHOICES, PROVIDER_CHOICES, StationSettings
+
+if TYPE_CHECKING:
+    from engine.inspector import Inspector
+
+MIN_PASSWORD_LENGTH = 4
+ARCHIVE_LABELS = {"ng": "NG images only", "all": "all images", "none": "nothing"}
+
+
+class PasswordDialog(QDialog):
+    """Asks for the engineer password; on first use, asks to choose one (typed twice)."""
+
+    def __init__(self, store: QSettings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.first_use = not persisted.has_password(store)
+        self.setWindowTitle("Engineer settings: password")
+        self.password = QLineEdit(echoMode=QLineEdit.EchoMode.Password)
+        self.repeat = QLineEdit(echoMode=QLineEdit.EchoMode.Password)
+        self.message = QLabel(objectName="passwordMessage")
+        self.message.setWordWrap(True)
+        form = QFormLayout(self)
+        if self.first_use:
+            form.addRow(QLabel("No engineer password is set yet. Choose one:"))
+            form.addRow("Password", self.password)
+            form.addRow("Repeat", self.repeat)
+        else:
+            form.addRow("Password", self.password)
+        form.addRow(self.message)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def accept(self) -> None:
+        text = self.password.text()
+        if self.first_use:
+            if len(text) < MIN_PASSWORD_LENGTH:
+                self._refuse(f"Use at least {MIN_PASSWORD_LENGTH} characters.")
+                return
+            if text != self.repeat.text():
+                self._refuse("The two entries differ.")
+                return
+            persisted.set_password(self.store, text)
+        elif not persisted.check_password(self.store, text):
+            self._refuse("Wrong password.")
+            return
+        super().accept()
+
+    def _refuse(self, reason: str) -> None:
+        self.message.setText(reason)
+        self.password.clear()
+        self.repeat.clear()
+        self.password.setFocus()
+
+
+def _path_row(edit: QLineEdit, browse: QPushButton) -> QWidget:
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(edit, 1)
+    layout.addWidget(browse)
+    return row
+
+
+class SettingsDialog(QDialog):
+    """Thresholds act at once (`thresholds_changed` on every edit, Cancel restores them);
+    model, provider and output settings apply on OK (`applied`)."""
+
+    thresholds_changed = Signal(object)  # Thresholds
+    applied = Signal(object)  # StationSettings
+
+    def __init__(
+        self,
+        settings: StationSettings,
+        inspector: Inspector | None,
+        thresholds: Thresholds | None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Engineer settings")
+        self.setMinimumWidth(560)
+        self.settings = dataclasses.replace(settings)
+        self.inspector = inspector
+        self.original = thresholds
+        tabs = QTabWidget()
+        tabs.addTab(self._threshold_tab(thresholds), "Thresholds")
+        tabs.addTab(self._station_tab(), "Model and output")
+        tabs.addTab(self._model_info_tab(), "Model info")
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(tabs)
+        layout.addWidget(buttons)
+
+    # --- thresholds ----------------------------------------------------------------------------
+    def _threshold_tab(self, thresholds: Thresholds | None) -> QWidget:
+        tab = QWidget()
+        form = QFormLayout(tab)
+        self.image_threshold = QDoubleSpinBox(decimals=4, singleStep=0.01, maximum=1e6)
+        self.pixel_threshold = QDoubleSpinBox(decimals=3, singleStep=0.01, maximum=1.0)
+        self.min_area = QSpinBox(maximum=10_000_000, singleStep=10, suffix=" px")
+        self.image_threshold.setToolTip("Anomaly score at or above which the part is NG")
+        self.pixel_threshold.setToolTip("Defect probability at or above which a pixel is defective")
+        self.min_area.setToolTip(
+            "Smaller defect regions are ignored (pixels of the original image)"
+        )
+        form.addRow("Image score threshold", self.image_threshold)
+        form.addRow("Pixel threshold", self.pixel_threshold)
+        form.addRow("Minimum defect area", self.min_area)
+        self.defaults_button = QPushButton("Restore the bundle's thresholds")
+        self.defaults_button.clicked.connect(self.restore_defaults)
+        form.addRow(self.defaults_button)
+        note = QLabel("The verdict of the image on screen follows these values as you change them.")
+        note.setWordWrap(True)
+        form.addRow(note)
+        self._show_thresholds(thresholds)
+        for box in (self.image_threshold, self.pixel_threshold, self.min_area):
+            box.valueChanged.connect(self._emit_thresholds)
+        return tab
+
+    def _show_thresholds(self, thresholds: Thresholds | None) -> None:
+        self._thresholds = thresholds
+        pairs = [
+            (self.image_threshold, thresholds and thresholds.image_threshold),
+            (self.pixel_threshold, thresholds and thresholds.pixel_threshold),
+            (self.min_area, thresholds and thresholds.min_defect_area_px),
+        ]
+        for box, value in pairs:
+            box.blockSignals(True)
+            box.setEnabled(value is not None and thresholds is not None)
+            box.setValue(value or 0)
+            box.blockSignals(False)
+        if thresholds is not None and thresholds.pixel_threshold is None:
+            self.min_area.setEnabled(False)  # without segmentation the area only filters the map
+        self.defaults_button.setEnabled(self.inspector is not None)
+
+    def thresholds(self) -> Thresholds | None:
+        if self._thresholds is None:
+            return None
+        return dataclasses.replace(
+            self._thresholds,
+            image_threshold=self.image_threshold.value()
+            if self.image_threshold.isEnabled()
+            else self._thresholds.image_threshold,
+            pixel_threshold=self.pixel_threshold.value()
+            if self.pixel_threshold.isEnabled()
+            else self._thresholds.pixel_threshold,
+            min_defect_area_px=self.min_area.value()
+            if self.min_area.isEnabled()
+            else self._thresholds.min_defect_area_px,
+        )
+
+    def _emit_thresholds(self) -> None:
+        thresholds = self.thresholds()
+        if thresholds is not None:
+            self.thresholds_changed.emit(thresholds)
+
+    def restore_defaults(self) -> None:
+        from engine.inspector import default_thresholds
+
+        if self.inspector is not None:
+            self._show_thresholds(default_thresholds(self.inspector.bundle))
+            self._emit_thresholds()
+
+    # --- model and output ----------------------------------------------------------------------
+    def _station_tab(self) -> QWidget:
+        tab = QWidget()
+        form = QFormLayout(tab)
+        self.bundle = QLineEdit(self.settings.bundle)
+        bundle_folder = QPushButton("Folder…")
+        bundle_folder.clicked.connect(self._browse_bundle_folder)
+        bundle_zip = QPushButton("Zip…")
+        bundle_zip.clicked.connect(self._browse_bundle_zip)
+        row = _path_row(self.bundle, bundle_folder)
+        row.layout().addWidget(bundle_zip)
+        form.addRow("Model bundle", row)
+        self.provider = QComboBox()
+        self.provider.addItems(PROVIDER_CHOICES)
+        self.provider.setCurrentText(self.settings.provider)
+        self.provider.setToolTip("auto: the fastest available (CUDA, DirectML, CoreML, then CPU)")
+        form.addRow("Execution provider", self.provider)
+        self.output_dir = QLineEdit(self.settings.output_dir)
+        output_browse = QPushButton("Folder…")
+        output_browse.clicked.connect(self._browse_output)
+        form.addRow("Output folder", _path_row(self.output_dir, output_browse))
+        self.archive = QComboBox()
+        for key in ARCHIVE_CHOICES:
+            self.archive.addItem(ARCHIVE_LABELS[key], key)
+        self.archive.setCurrentIndex(ARCHIVE_CHOICES.index(self.settings.archive))
+        form.addRow("Archive", self.archive)
+        return tab
+
+    def _browse_bundle_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Model bundle folder", self.bundle.text())
+        if path:
+            self.bundle.setText(path)
+
+    def _browse_bundle_zip(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Model bundle", self.bundle.text(), "Bundles (*.zip)"
+        )
+        if path:
+            self.bundle.setText(path)
+
+    def _browse_output(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Output folder", self.output_dir.text())
+        if path:
+            self.output_dir.setText(path)
+
+    def _model_info_tab(self) -> QWidget:
+        text = QPlainTextEdit(readOnly=True)
+        if self.inspector is None:
+            text.setPlainText("No model bundle is loaded.")
+        else:
+            bundle = self.inspector.bundle
+            info = {
+                "name": bundle.name,
+                "source": str(bundle.source),
+                "created": bundle.manifest.get("created"),
+                "providers in use": self.inspector.providers,
+                "defect types": bundle.defect_types,
+                "metrics": bundle.metrics,
+                "anomaly score": bundle.anomaly.score_meaning if bundle.anomaly else None,
+                "calibration": bundle.manifest["models"].get("anomaly", {}).get("calibration"),
+            }
+            text.setPlainText(json.dumps(info, indent=2, default=str))
+        return text
+
+    # --- closing -------------------------------------------------------------------------------
+    def accept(self) -> None:
+        self.settings.bundle = self.bundle.text().strip()
+        self.settings.provider = self.provider.currentText()
+        self.settings.output_dir = self.output_dir.text().strip() or self.settings.output_dir
+        self.settings.archive = self.archive.currentData()
+        self.applied.emit(self.settings)
+        super().accept()
+
+    def reject(self) -> None:
+        if self.original is not None and self.thresholds() != self.original:
+            self.thresholds_changed.emit(self.original)
+        super().reject()

@@ -1,0 +1,148 @@
+"""The big OK / NG banner and the score-against-threshold gauge beside it.
+
+The verdict is given three ways at once: a colour (Okabe-Ito, distinct for colour-blind eyes),
+a symbol and the word, large enough to read from two metres.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+if TYPE_CHECKING:
+    from engine.result import InspectionResult
+
+VERDICT_COLOURS = {"OK": QColor("#009e73"), "NG": QColor("#d55e00")}
+WORDS = {"OK": "✔ OK", "NG": "✖ NG"}
+
+
+def verdict_name(result: InspectionResult) -> str:
+    return result.verdict.value
+
+
+def largest_region(result: InspectionResult) -> int:
+    return max((int(r.area_px) for r in result.regions), default=0)
+
+
+def describe_score(result: InspectionResult) -> str:
+    """One line per model: its figure against its threshold, as the operator should read it."""
+    lines = []
+    score, limit = result.anomaly_score, result.image_threshold
+    if score is not None and limit is not None:
+        lines.append(
+            f"anomaly score {score:.3f} {'≥' if score >= limit else '<'} threshold {limit:.3f}"
+        )
+    if result.mask is not None:
+        lines.append(
+            f"largest defect {largest_region(result)} px "
+            f"(counted from {result.thresholds.min_defect_area_px} px)"
+        )
+    return "\n".join(lines)
+
+
+class VerdictBanner(QFrame):
+    """Shows READY, OK, NG or ERROR; the style sheet colours it by its `verdict` property."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.word = QLabel(objectName="verdictWord", alignment=Qt.AlignmentFlag.AlignCenter)
+        self.detail = QLabel(objectName="verdictDetail", alignment=Qt.AlignmentFlag.AlignCenter)
+        self.detail.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.word)
+        layout.addWidget(self.detail)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        self.show_idle()
+
+    @property
+    def verdict(self) -> str:
+        return str(self.property("verdict"))
+
+    def _set(self, state: str, word: str, detail: str) -> None:
+        self.setProperty("verdict", state)
+        self.word.setText(word)
+        self.detail.setText(detail)
+        # A dynamic property only restyles after an unpolish / polish.
+        self.style().unpolish(self)
+        self.style().polish(self)
+
+    def show_idle(self, detail: str = "waiting for the first part") -> None:
+        self._set("idle", "READY", detail)
+
+    def show_error(self, detail: str) -> None:
+        self._set("error", "⚠ ERROR", detail)
+
+    def show_result(self, result: InspectionResult) -> None:
+        name = verdict_name(result)
+        detail = "; ".join(result.reasons) if name == "NG" else "no defect found"
+        self._set(name, WORDS.get(name, name), detail)
+
+
+class ScoreGauge(QWidget):
+    """A bar of the anomaly score with the threshold marked, so 'how close' is visible."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.score: float | None = None
+        self.threshold: float | None = None
+        self.verdict = "idle"
+        self.text = ""
+        self.setMinimumHeight(64)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+
+    def show_result(self, result: InspectionResult) -> None:
+        self.score = result.anomaly_score
+        self.threshold = result.image_threshold
+        self.verdict = verdict_name(result)
+        self.text = describe_score(result)
+        self.setToolTip(self.text)
+        self.update()
+
+    def clear(self) -> None:
+        self.score = self.threshold = None
+        self.verdict, self.text = "idle", ""
+        self.update()
+
+    def paintEvent(self, event) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        bar = QRectF(4, 4, self.width() - 8, 18)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor("#14171b"))
+        painter.drawRoundedRect(bar, 4, 4)
+        if self.score is not None and self.threshold:
+            # Full scale is twice the threshold (or the score if higher), so the mark sits mid-way.
+            full = max(2.0 * self.threshold, self.score * 1.05)
+            filled = QRectF(bar)
+            filled.setWidth(bar.width() * min(max(self.score / full, 0.0), 1.0))
+            painter.setBrush(VERDICT_COLOURS.get(self.verdict, QColor("#6b7280")))
+            painter.drawRoundedRect(filled, 4, 4)
+            x = bar.left() + bar.width() * self.threshold / full
+            painter.setPen(QPen(QColor("#ffffff"), 3))
+            painter.drawLine(int(x), int(bar.top()) - 3, int(x), int(bar.bottom()) + 3)
+        painter.setPen(QColor("#e8eaed"))
+        text_rect = QRectF(4, bar.bottom() + 4, bar.width(), self.height() - bar.bottom() - 4)
+        painter.drawText(
+            text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, self.text
+        )
+        painter.end()
+
+
+class VerdictPanel(QWidget):
+    """Banner above gauge: the block the operator's eyes go to."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.banner = VerdictBanner()
+        self.gauge = ScoreGauge()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.gauge)
+
+    def show_result(self, result: InspectionResult) -> None:
+        self.banner.show_result(result)
+        self.gauge.show_result(result)

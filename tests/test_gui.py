@@ -1,0 +1,360 @@
+"""The station window, offscreen, on the tiny bundle (bright blobs are defects).
+
+Real onnxruntime, SQLite, OpenCV and Qt; QSettings live in an INI file under tmp_path so the
+user's own settings are never touched.
+"""
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PySide6.QtCore import QSettings, Qt, QThread
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from engine.store import ResultStore
+from gui import settings as persisted
+from gui.main_window import MainWindow
+from gui.settings import StationSettings
+from gui.workers import LatestFrame
+
+RUN_TIMEOUT_MS = 20_000
+
+
+def part(defect: bool, size: int = 96) -> np.ndarray:
+    """A dark part; a defect is a bright 16x16 blob (NG for both tiny models)."""
+    image = np.full((size, size, 3), 70, np.uint8)
+    cv2.circle(image, (size // 2, size // 2), size // 3, (110, 110, 110), -1)
+    if defect:
+        image[20:36, 30:46] = 250
+    return image
+
+
+def write_parts(folder: Path, verdicts: str) -> Path:
+    """Images named in order, NG where `verdicts` has 'N' (e.g. 'OONON')."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for index, letter in enumerate(verdicts):
+        cv2.imwrite(str(folder / f"part_{index:02d}.png"), part(letter == "N"))
+    return folder
+
+
+@pytest.fixture()
+def qsettings(tmp_path: Path) -> QSettings:
+    return QSettings(str(tmp_path / "station.ini"), QSettings.Format.IniFormat)
+
+
+def open_window(qtbot, qsettings: QSettings, bundle: Path, output: Path) -> MainWindow:
+    settings = StationSettings.load(qsettings)
+    settings.bundle, settings.output_dir = str(bundle), str(output)
+    window = MainWindow(qsettings, settings)
+    qtbot.addWidget(window)
+    window.load_bundle(str(bundle))
+    qtbot.waitUntil(lambda: window.inspector is not None, timeout=RUN_TIMEOUT_MS)
+    return window
+
+
+@pytest.fixture()
+def window(qtbot, qsettings, tiny_bundle, tmp_path) -> MainWindow:
+    window = open_window(qtbot, qsettings, tiny_bundle, tmp_path / "out")
+    yield window
+    window.close()
+    assert not window.threads
+
+
+def run_to_end(qtbot, window: MainWindow, source: Path | str) -> None:
+    window.set_source(str(source))
+    assert window.start()
+    qtbot.waitUntil(lambda: window.run is None, timeout=RUN_TIMEOUT_MS)
+    qtbot.wait(2 * 33)  # let the throttled display show the last result
+
+
+def test_folder_run_shows_verdicts_counters_and_history(qtbot, window, tmp_path):
+    folder = write_parts(tmp_path / "parts", "OONONO")
+    run_to_end(qtbot, window, folder)
+
+    counts = window.counters.counts
+    assert (counts.ok, counts.ng, counts.errors) == (4, 2, 0)
+    assert window.counters.values["total"].text() == "6"
+    assert window.counters.values["yield"].text() == "66.7 %"
+    assert window.history.recent.count() == 6
+    assert window.history.ng.count() == 2
+    assert all(e.verdict == "NG" for e in window.history.ng.entries())
+    # The newest result is on screen: part_05 is OK.
+    assert window.verdict.banner.verdict == "OK"
+    assert window.current.frame.id == "part_05.png"
+    assert window.batch.bar.value() == window.batch.bar.maximum() == 6
+    assert window.view.has_image
+    rows = window.results.records()
+    assert [r.verdict for r in rows] == ["OK", "OK", "NG", "OK", "NG", "OK"]
+
+
+def test_history_click_shows_that_result_again(qtbot, window, tmp_path):
+    run_to_end(qtbot, window, write_parts(tmp_path / "parts", "NO"))
+    assert window.verdict.banner.verdict == "OK"
+    ng_item = window.history.ng.item(0)
+    window.history.ng.itemClicked.emit(ng_item)
+    assert window.verdict.banner.verdict == "NG"
+    assert window.current.frame.id == "part_00.png"
+
+
+def test_threshold_change_updates_the_verdict_on_screen(qtbot, window, tmp_path):
+    image = tmp_path / "one.png"
+    cv2.imwrite(str(image), part(defect=True))
+    run_to_end(qtbot, window, image)
+    assert window.verdict.banner.verdict == "NG"
+    before = window.view.grab().toImage()
+
+    persisted.set_password(window.qsettings, "engineer")
+    gate = window.open_settings()
+    gate.password.setText("engineer")
+    gate.accept()
+    dialog = window.settings_dialog
+    assert dialog is not None and dialog.isVisible()
+    dialog.image_threshold.setValue(0.999)  # above the blob's score of 0.98
+    assert window.verdict.banner.verdict == "NG"  # the segmentation still finds the blob
+    dialog.min_area.setValue(1000)  # larger than the 16x16 blob
+    assert window.verdict.banner.verdict == "OK"
+    assert window.thresholds.min_defect_area_px == 1000
+    assert window.view_settings.thresholds == window.thresholds  # next frames use them too
+    assert window.view.grab().toImage() != before  # the overlay was redrawn without the mask
+
+    dialog.reject()  # cancel restores the bundle's thresholds and the NG verdict
+    assert window.verdict.banner.verdict == "NG"
+    assert window.thresholds.min_defect_area_px == 4
+
+
+def test_accepted_thresholds_persist_for_the_bundle(qtbot, qsettings, tiny_bundle, tmp_path):
+    window = open_window(qtbot, qsettings, tiny_bundle, tmp_path / "out")
+    persisted.set_password(qsettings, "engineer")
+    gate = window.open_settings()
+    gate.password.setText("engineer")
+    gate.accept()
+    window.settings_dialog.image_threshold.setValue(0.9)
+    window.settings_dialog.accept()
+    window.close()
+
+    again = open_window(qtbot, qsettings, tiny_bundle, tmp_path / "out")
+    assert again.thresholds.image_threshold == pytest.approx(0.9)
+    again.close()
+
+
+def test_password_gate_refuses_a_wrong_password(qtbot, window):
+    gate = window.open_settings()
+    assert gate.first_use  # no password yet: the engineer chooses one
+    gate.password.setText("s3cret")
+    gate.repeat.setText("s3cret")
+    gate.accept()
+    assert window.settings_dialog is not None
+    window.settings_dialog.reject()
+    window.settings_dialog = None
+    # Only a salted hash is stored, never the password.
+    stored = {k: str(window.qsettings.value(k)) for k in window.qsettings.allKeys()}
+    assert not any("s3cret" in v for v in stored.values())
+    assert persisted.check_password(window.qsettings, "s3cret")
+
+    gate = window.open_settings()
+    assert not gate.first_use
+    gate.password.setText("wrong")
+    gate.accept()
+    assert gate.isVisible()
+    assert gate.message.text() == "Wrong password."
+    assert window.settings_dialog is None
+    gate.password.setText("s3cret")
+    gate.accept()
+    assert not gate.isVisible()
+    assert window.settings_dialog is not None
+    window.settings_dialog.reject()
+
+
+def test_corrupt_image_shows_the_error_panel_and_the_run_goes_on(qtbot, window, tmp_path):
+    folder = write_parts(tmp_path / "parts", "ONO")
+    (folder / "part_01b.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    run_to_end(qtbot, window, folder)
+
+    assert window.errors.isVisibleTo(window)
+    assert any("part_01b.png" in m for m in window.errors.messages)
+    counts = window.counters.counts
+    assert (counts.ok, counts.ng, counts.errors) == (2, 1, 1)
+    assert window.history.recent.count() == 3
+    failures = [r for r in window.results.records() if r.verdict == "ERROR"]
+    assert len(failures) == 1 and failures[0].frame_id == "part_01b.png"
+    window.errors.dismiss_all()
+    assert not window.errors.isVisibleTo(window)
+
+
+def write_video(path: Path, frames: int, fps: float = 30.0) -> Path:
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (96, 96))
+    assert writer.isOpened()
+    for index in range(frames):
+        writer.write(part(defect=index % 3 == 0))
+    writer.release()
+    return path
+
+
+def test_video_file_stands_in_for_a_camera(qtbot, window, tmp_path):
+    video = write_video(tmp_path / "line.avi", frames=24)
+    run_to_end(qtbot, window, video)
+
+    counts = window.counters.counts
+    dropped = int(window.status.labels["dropped"].text().split()[-1])
+    assert counts.ok + counts.ng + dropped == 24  # every frame inspected or counted as dropped
+    assert counts.ng >= 1 and counts.ok >= 1
+    assert window.status.labels["provider"].text() == "provider CPU"
+    assert window.status.labels["latency"].text().endswith(" ms")
+    assert len(window.results.records()) == counts.ok + counts.ng
+
+
+def test_latest_frame_wins_and_drops_are_counted():
+    from engine.sources import Frame
+
+    mailbox = LatestFrame()
+    for index in range(3):
+        mailbox.put(Frame(str(index), 0.0, "camera"))
+    assert mailbox.take(0.01).id == "2"
+    assert mailbox.dropped == 2
+    assert mailbox.take(0.01) is None
+    mailbox.end()
+    with pytest.raises(StopIteration):
+        mailbox.take(0.01)
+
+
+def test_closing_the_window_stops_the_worker(qtbot, qsettings, tiny_bundle, tmp_path):
+    window = open_window(qtbot, qsettings, tiny_bundle, tmp_path / "out")
+    window.set_source(str(write_video(tmp_path / "long.avi", frames=300, fps=30)))
+    assert window.start()
+    qtbot.waitUntil(lambda: window.counters.counts.total >= 2, timeout=RUN_TIMEOUT_MS)
+    threads: list[QThread] = list(window.threads)
+    assert threads and all(t.isRunning() for t in threads)
+
+    window.close()
+
+    assert all(t.isFinished() for t in threads)
+    assert not window.threads
+    assert not [t for t in threading.enumerate() if t.name == "frame-reader"]  # joined too
+    assert window.counters.counts.total < 300  # it really stopped early
+
+
+def test_single_step_inspects_one_frame_at_a_time(qtbot, window, tmp_path):
+    window.set_source(str(write_parts(tmp_path / "parts", "ONOO")))
+    window.step()
+    qtbot.waitUntil(lambda: window.counters.counts.total == 1, timeout=RUN_TIMEOUT_MS)
+    qtbot.wait(200)
+    assert window.counters.counts.total == 1  # paused after the step
+    window.step()
+    qtbot.waitUntil(lambda: window.counters.counts.total == 2, timeout=RUN_TIMEOUT_MS)
+    assert window.counters.counts.ng == 1
+    window.stop()
+    qtbot.waitUntil(lambda: window.run is None, timeout=RUN_TIMEOUT_MS)
+    assert window.counters.counts.total == 2
+
+
+def test_counters_survive_a_restart_and_reset_asks_first(
+    qtbot, qsettings, tiny_bundle, tmp_path, monkeypatch
+):
+    output = tmp_path / "out"
+    window = open_window(qtbot, qsettings, tiny_bundle, output)
+    run_to_end(qtbot, window, write_parts(tmp_path / "parts", "ONN"))
+    window.close()
+
+    window = open_window(qtbot, qsettings, tiny_bundle, output)
+    assert (window.counters.counts.ok, window.counters.counts.ng) == (1, 2)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.No)
+    window.counters.reset_button.click()
+    assert window.counters.counts.ng == 2  # the operator said no
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    window.counters.reset_button.click()
+    assert window.counters.values["total"].text() == "0"
+    window.close()
+
+    window = open_window(qtbot, qsettings, tiny_bundle, output)
+    assert window.counters.counts.ok + window.counters.counts.ng == 0
+    assert len(ResultStore(output / "results.sqlite").records()) == 3  # the rows stay
+    window.close()
+
+
+def test_ng_images_are_archived_to_the_output_folder(qtbot, window, tmp_path):
+    run_to_end(qtbot, window, write_parts(tmp_path / "parts", "ON"))
+    rows = {r.frame_id: r for r in window.results.records()}
+    assert rows["part_00.png"].image_path is None
+    archived = Path(rows["part_01.png"].image_path)
+    assert archived.is_file() and Path(rows["part_01.png"].overlay_path).is_file()
+    assert archived.is_relative_to(tmp_path / "out")
+
+
+def test_overlay_mode_redraws_the_current_image(qtbot, window, tmp_path):
+    image = tmp_path / "one.png"
+    cv2.imwrite(str(image), part(defect=True))
+    run_to_end(qtbot, window, image)
+    shown = {}
+    for index in range(window.mode_box.count()):
+        window.mode_box.setCurrentIndex(index)
+        shown[window.mode_box.currentData()] = window.current.overlay
+    assert shown["none"] != shown["mask"] != shown["heatmap"]
+    window.opacity.setValue(100)
+    assert window.view_settings.opacity == 1.0
+
+
+def test_a_bundle_that_fails_to_load_is_shown_and_logged(qtbot, qsettings, tiny_bundle, tmp_path):
+    window = open_window(qtbot, qsettings, tiny_bundle, tmp_path / "out")
+    (tiny_bundle / "manifest.json").write_text("{ not json", encoding="utf-8")
+    window.load_bundle(str(tiny_bundle))
+    qtbot.waitUntil(lambda: window.inspector is None and window.loader is None, timeout=5000)
+    qtbot.waitUntil(lambda: bool(window.errors.messages), timeout=5000)
+    assert "manifest.json" in window.errors.messages[0]
+    assert window.verdict.banner.verdict == "error"
+    assert not window.start()  # refuses to run, with a message, and does not crash
+    failures = [r for r in window.results.records() if r.verdict == "ERROR"]
+    assert any("manifest.json" in (r.error or "") for r in failures)
+    window.close()
+
+
+def test_operator_mode_shows_only_what_the_operator_needs(qtbot, window):
+    window.show()
+    window.set_operator_mode(True)
+    assert window.operator_mode and window.isFullScreen()
+    assert not window.toolbar.isVisible() and not window.history.isVisible()
+    assert window.big_start.isVisible() and window.counters.isVisible()
+    assert window.act_run.shortcut().toString() == "Space"
+    window.leave_modes()
+    assert not window.operator_mode and not window.isFullScreen()
+
+
+def test_shortcuts_dialog_lists_the_main_keys(qtbot, window):
+    from gui.help_dialog import ShortcutsDialog
+
+    dialog = ShortcutsDialog(window.actions(), window)
+    keys = {dialog.table.item(r, 1).text() for r in range(dialog.table.rowCount())}
+    assert {"Space", "S", "F11", "F10", "F1"} <= keys
+
+
+def test_station_inspect_runs_without_qt(tiny_bundle, tmp_path):
+    folder = write_parts(tmp_path / "parts", "ON")
+    code = (
+        "import sys; from gui.launcher import main; rc = main(sys.argv[1:]); "
+        "assert not any(m.startswith('PySide6') for m in sys.modules), 'Qt imported'; "
+        "sys.exit(rc)"
+    )
+    args = [str(folder), "--bundle", str(tiny_bundle), "--out", str(tmp_path / "o")]
+    done = subprocess.run(
+        [sys.executable, "-c", code, "inspect", *args, "--no-progress"],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "o" / "results.sqlite").is_file()
+
+
+def test_keyboard_space_starts_and_stops(qtbot, window, tmp_path):
+    window.show()
+    window.windowHandle().requestActivate()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+    window.set_source(str(write_video(tmp_path / "v.avi", frames=300)))
+    qtbot.keyClick(window, Qt.Key.Key_Space)
+    assert window.running
+    qtbot.keyClick(window, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: window.run is None, timeout=RUN_TIMEOUT_MS)

@@ -6,8 +6,9 @@ import argparse
 import logging
 import sys
 
-from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication
+from PySide6 import __version__ as PYSIDE_VERSION
+from PySide6.QtCore import QObject, QSettings
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from gui.assets import DEFAULT_BUNDLE, apply_style, icon
 from gui.main_window import MainWindow
@@ -15,6 +16,24 @@ from gui.settings import StationSettings
 
 ORGANIZATION = "InspectionStation"
 APPLICATION = "station"
+
+log = logging.getLogger(__name__)
+
+
+def pyside_drops_none_references() -> bool:
+    """True where PySide6 loses a reference to None on every call of a void method.
+
+    PySide6 6.12.0 does this on Python 3.11 (None is only immortal from 3.12 on): the station
+    then dies with 'deallocating None' after a few hundred frames. Probed, not version-matched,
+    so a fixed or newly broken build is judged by what it does.
+    """
+    if sys.version_info >= (3, 12):
+        return False
+    probe = QObject()
+    before = sys.getrefcount(None)
+    for _ in range(100):
+        probe.setObjectName("probe")
+    return sys.getrefcount(None) < before - 50
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -59,6 +78,15 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName(APPLICATION)
     app.setWindowIcon(icon("station"))
     apply_style(app)
+    if pyside_drops_none_references():
+        message = (
+            f"PySide6 {PYSIDE_VERSION} on Python {sys.version.split()[0]} has a reference-counting "
+            "bug that crashes the station after a few minutes of inspection. Install another "
+            "version, e.g.: pip install 'pyside6-essentials<6.12'"
+        )
+        log.critical("%s", message)
+        QMessageBox.critical(None, "Inspection Station cannot start", message)
+        return 2
     store = open_settings(args.settings)
     settings = StationSettings.load(store)
     settings.bundle = args.bundle or settings.bundle or str(DEFAULT_BUNDLE)

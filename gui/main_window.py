@@ -113,7 +113,8 @@ class MainWindow(QMainWindow):
         side.addWidget(self.counters)
         side.addWidget(self.big_start)
         side.addWidget(self.batch)
-        side.addWidget(self.history, 1)
+        side.addWidget(self.history, 100)
+        side.addStretch(1)  # takes the room of the hidden history in operator mode
         self.splitter = QSplitter()
         self.splitter.addWidget(left)
         self.splitter.addWidget(self.side)
@@ -524,6 +525,9 @@ class MainWindow(QMainWindow):
             widget.setVisible(not on)
         self.big_start.setVisible(on)
         self.act_operator.setChecked(on)
+        width = max(self.width(), 1000)
+        # The image takes most of the screen; the side keeps room for the banner's large type.
+        self.splitter.setSizes([int(width * 0.64), int(width * 0.36)])
         self.style().unpolish(self)
         self.style().polish(self)
         for child in self.findChildren(QWidget):

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.inspector import default_thresholds
 from engine.result import Thresholds
 from gui import settings as persisted
 from gui.settings import ARCHIVE_CHOICES, PROVIDER_CHOICES, StationSettings
@@ -191,8 +192,6 @@ class SettingsDialog(QDialog):
             self.thresholds_changed.emit(thresholds)
 
     def restore_defaults(self) -> None:
-        from engine.inspector import default_thresholds
-
         if self.inspector is not None:
             self._show_thresholds(default_thresholds(self.inspector.bundle))
             self._emit_thresholds()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QEvent, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 VERDICT_COLOURS = {"OK": QColor("#009e73"), "NG": QColor("#d55e00")}
 WORDS = {"OK": "✔ OK", "NG": "✖ NG"}
+BAR_PX = 18
 
 
 def verdict_name(result: InspectionResult) -> str:
@@ -90,8 +91,16 @@ class ScoreGauge(QWidget):
         self.threshold: float | None = None
         self.verdict = "idle"
         self.text = ""
-        self.setMinimumHeight(64)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+
+    def sizeHint(self) -> QSize:
+        # Bar plus two lines of text in the current font (larger in operator mode).
+        return QSize(300, BAR_PX + 12 + 2 * self.fontMetrics().lineSpacing())
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.FontChange:
+            self.updateGeometry()
+        super().changeEvent(event)
 
     def show_result(self, result: InspectionResult) -> None:
         self.score = result.anomaly_score
@@ -109,7 +118,7 @@ class ScoreGauge(QWidget):
     def paintEvent(self, event) -> None:
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        bar = QRectF(4, 4, self.width() - 8, 18)
+        bar = QRectF(4, 4, self.width() - 8, BAR_PX)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(QColor("#14171b"))
         painter.drawRoundedRect(bar, 4, 4)

@@ -11,6 +11,8 @@ source, inspects its frames, renders the overlay and records each result, then f
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -32,6 +34,23 @@ log = logging.getLogger(__name__)
 
 THUMBNAIL_PX = 96
 POLL_S = 0.05  # how often waiting loops look at the stop flag
+WORKER_NICENESS = 5  # how much less CPU priority inspection gets than the GUI thread
+
+
+def yield_cpu_to_gui() -> None:
+    """Lower the calling thread's CPU priority (Linux: niceness is per thread).
+
+    On a busy CPU the GUI thread then wins, and onnxruntime's pool threads, created by the
+    loader thread, inherit the lower priority. Elsewhere a no-op: the OS schedules as it does.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    tid = threading.get_native_id()
+    try:
+        current = os.getpriority(os.PRIO_PROCESS, tid)
+        os.setpriority(os.PRIO_PROCESS, tid, min(current + WORKER_NICENESS, 19))
+    except OSError as exc:
+        log.debug("thread priority unchanged: %s", exc)
 
 
 @dataclass
@@ -84,6 +103,7 @@ class BundleLoader(QThread):
         self.path, self.provider = path, provider
 
     def run(self) -> None:
+        yield_cpu_to_gui()
         try:
             self.loaded.emit(self, Inspector(load_bundle(self.path), self.provider))
         except (BundleError, ProviderError, OSError) as exc:
@@ -91,6 +111,10 @@ class BundleLoader(QThread):
         except Exception as exc:  # onnxruntime raises its own types for a model it cannot run
             log.exception("bundle %s failed to load", self.path)
             self.failed.emit(self, f"{self.path}: model cannot be loaded ({exc})")
+
+
+class SourceEnded(Exception):
+    """The live source has no more frames (a video file at its end)."""
 
 
 class LatestFrame:
@@ -116,8 +140,8 @@ class LatestFrame:
             self._cond.notify()
 
     def take(self, timeout: float) -> Frame | None:
-        """The latest frame, or None after `timeout`; raises the reader's error at the end and
-        StopIteration once the source is exhausted and the last frame was taken."""
+        """The latest frame, or None after `timeout`. Once the reader has ended and the last
+        frame was taken: raises the reader's error, or SourceEnded."""
         with self._cond:
             if self._frame is None and not self._ended:
                 self._cond.wait(timeout)
@@ -125,7 +149,7 @@ class LatestFrame:
             if frame is None and self._ended:
                 if self._error is not None:
                     raise self._error
-                raise StopIteration
+                raise SourceEnded
             return frame
 
 
@@ -191,6 +215,7 @@ class InspectionRun(QThread):
 
     # --- the worker thread -------------------------------------------------------------------
     def run(self) -> None:
+        yield_cpu_to_gui()
         try:
             self._source = self._open(self.spec)
         except SourceError as exc:
@@ -241,40 +266,43 @@ class InspectionRun(QThread):
 
     def _live_frames(self) -> Iterator[Frame]:
         mailbox = LatestFrame()
-        reader = threading.Thread(target=self._read_live, args=(mailbox,), name="frame-reader")
+        reader_done = threading.Event()
+        reader = threading.Thread(
+            target=self._read_live, args=(mailbox, reader_done), name="frame-reader"
+        )
         reader.start()
         try:
-            while not self._stop.is_set():
-                if not self._wait_turn():
-                    return
-                try:
-                    frame = None
-                    while frame is None and not self._stop.is_set():
+            while self._wait_turn():  # a granted step is used by exactly one frame
+                frame = None
+                while frame is None:
+                    if self._stop.is_set():
+                        return
+                    try:
                         frame = mailbox.take(POLL_S)
-                except StopIteration:
-                    return
-                if frame is not None:
-                    self.dropped.emit(mailbox.dropped)
-                    yield frame
+                    except SourceEnded:
+                        return
+                self.dropped.emit(mailbox.dropped)
+                yield frame
         finally:
-            self._stop.set()
-            self._source.close()
+            reader_done.set()
+            self._source.close()  # wakes a reader blocked on the camera
             reader.join()
 
-    def _read_live(self, mailbox: LatestFrame) -> None:
+    def _read_live(self, mailbox: LatestFrame, done: threading.Event) -> None:
         """Reader thread: pull frames as they come (paced to `pace_fps` for a video file)."""
         fps = getattr(self._source, "fps", None) or self.pace_fps
         period = 1.0 / fps if fps else 0.0
+        yield_cpu_to_gui()
         next_due = time.perf_counter()
         try:
             for frame in self._source:
-                if self._stop.is_set():
+                if done.is_set() or self._stop.is_set():
                     break
                 frame.timestamp = time.perf_counter()  # arrival time, for the latency figure
                 mailbox.put(frame)
                 if period:
                     next_due += period
-                    self._stop.wait(max(0.0, next_due - time.perf_counter()))
+                    done.wait(max(0.0, next_due - time.perf_counter()))
         except SourceError as exc:
             mailbox.end(exc)
             return

@@ -19,7 +19,7 @@ from engine.store import ResultStore
 from gui import settings as persisted
 from gui.main_window import MainWindow
 from gui.settings import StationSettings
-from gui.workers import LatestFrame
+from gui.workers import LatestFrame, SourceEnded
 
 RUN_TIMEOUT_MS = 20_000
 
@@ -207,6 +207,37 @@ def test_video_file_stands_in_for_a_camera(qtbot, window, tmp_path):
     assert len(window.results.records()) == counts.ok + counts.ng
 
 
+def test_a_camera_that_disappears_is_reported(qtbot, window, tmp_path):
+    """A video read as a camera stops delivering frames at its end, as an unplugged one does."""
+    from engine.sources import CameraSource
+    from gui.workers import InspectionRun, ViewSettings
+
+    video = write_video(tmp_path / "cam.avi", frames=5)
+    run = InspectionRun(
+        window.inspector,
+        str(video),
+        ViewSettings(),
+        live=True,
+        open_source_fn=lambda spec: CameraSource(spec, retries=1, retry_delay=0.01),
+    )
+    seen = []
+    run.inspected.connect(seen.append)
+    with qtbot.waitSignal(run.source_failed, timeout=RUN_TIMEOUT_MS) as failure:
+        run.start()
+    assert "stopped delivering frames" in failure.args[0]
+    assert run.wait(5000)
+    assert seen  # frames before the drop-out were inspected
+
+
+def test_a_camera_that_cannot_open_leaves_the_station_running(qtbot, window, tmp_path):
+    run_to_end(qtbot, window, "99")  # no such camera
+    assert any("camera 99" in m for m in window.errors.messages)
+    assert window.verdict.banner.verdict == "error"
+    run_to_end(qtbot, window, write_parts(tmp_path / "parts", "N"))
+    assert window.verdict.banner.verdict == "NG"
+    assert any(r.origin == "99" for r in window.results.records() if r.verdict == "ERROR")
+
+
 def test_latest_frame_wins_and_drops_are_counted():
     from engine.sources import Frame
 
@@ -217,7 +248,7 @@ def test_latest_frame_wins_and_drops_are_counted():
     assert mailbox.dropped == 2
     assert mailbox.take(0.01) is None
     mailbox.end()
-    with pytest.raises(StopIteration):
+    with pytest.raises(SourceEnded):
         mailbox.take(0.01)
 
 
@@ -328,6 +359,13 @@ def test_shortcuts_dialog_lists_the_main_keys(qtbot, window):
     dialog = ShortcutsDialog(window.actions(), window)
     keys = {dialog.table.item(r, 1).text() for r in range(dialog.table.rowCount())}
     assert {"Space", "S", "F11", "F10", "F1"} <= keys
+
+
+def test_pyside_build_keeps_none_alive(qapp):
+    """A PySide6 build that leaks None references would crash the station within minutes."""
+    from gui.app import pyside_drops_none_references
+
+    assert not pyside_drops_none_references(), "pin pyside6-essentials<6.12 (see gui/app.py)"
 
 
 def test_station_inspect_runs_without_qt(tiny_bundle, tmp_path):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QImage, QPainter, QPixmap
+from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QWidget
 
 ZOOM_STEP = 1.25
 MAX_ZOOM = 40.0
+HINT = "Choose a source in the File menu, or drop a folder, video or image here"
 
 
 def bgr_to_qimage(image: np.ndarray) -> QImage:
@@ -80,6 +81,17 @@ class ImageView(QGraphicsView):
         target = min(max(self.zoom * factor, 0.05), MAX_ZOOM)
         self.fit_mode = False
         self.scale(target / self.zoom, target / self.zoom)
+
+    def drawForeground(self, painter: QPainter, rect) -> None:
+        if self.has_image:
+            return
+        painter.save()
+        painter.resetTransform()  # draw in viewport pixels, whatever the zoom
+        painter.setPen(QColor("#8b93a1"))
+        painter.drawText(
+            self.viewport().rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, HINT
+        )
+        painter.restore()
 
     def wheelEvent(self, event) -> None:
         self.zoom_by(ZOOM_STEP if event.angleDelta().y() > 0 else 1 / ZOOM_STEP)

@@ -333,15 +333,14 @@ class MainWindow(QMainWindow):
         kind = source_picker.source_kind(self.source)
         recorder = None
         if self.results is not None:
+            mode = self.view_settings.overlay_mode
             recorder = RunRecorder(
                 self.results,
                 self.inspector,
                 self.source,
                 self.settings.output_dir,
                 self.settings.archive,
-                self.view_settings.overlay_mode
-                if self.view_settings.overlay_mode != "none"
-                else "mask",
+                mode if mode != "none" else "mask",  # an archived overlay always shows defects
             )
         run = InspectionRun(
             self.inspector,
@@ -370,8 +369,12 @@ class MainWindow(QMainWindow):
         return True
 
     def stop(self) -> None:
+        """Stop at once from the operator's view: the thread finishes its current frame on its
+        own (closing the window joins it), and Start can begin a new run right away."""
         if self.run is not None:
-            self.run.stop()
+            run, self.run = self.run, None
+            run.stop()
+            self._run_ended(run, "stopped")
 
     def step(self) -> None:
         """One frame, then pause: starts the run paused if none is going."""
@@ -398,11 +401,14 @@ class MainWindow(QMainWindow):
         self.errors.add_error(message)
 
     def _run_finished(self) -> None:
-        run = self.run
-        if run is not None and run.isFinished():  # not a newer run started meanwhile
-            self.run = None
-            self._show_running(False)
-            self.batch.finish(f"Last run: {run.done} frame(s)")
+        """A run ended by itself (end of folder or video, source failure)."""
+        if self.run is not None and self.run.isFinished():
+            run, self.run = self.run, None
+            self._run_ended(run, "done")
+
+    def _run_ended(self, run: InspectionRun, how: str) -> None:
+        self._show_running(False)
+        self.batch.finish(f"Last run {how}: {run.done} frame(s)")
 
     def _start_thread(self, thread: QThread) -> None:
         self.threads.add(thread)

@@ -387,6 +387,26 @@ def test_station_inspect_runs_without_qt(tiny_bundle, tmp_path):
     assert (tmp_path / "o" / "results.sqlite").is_file()
 
 
+def test_dropping_a_folder_on_the_window_makes_it_the_source(qtbot, window, tmp_path):
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    folder = write_parts(tmp_path / "dropped", "O")
+    data = QMimeData()
+    data.setUrls([QUrl.fromLocalFile(str(folder))])
+    event = QDropEvent(
+        QPointF(10, 10),
+        Qt.DropAction.CopyAction,
+        data,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    window.dropEvent(event)
+    assert window.source == str(folder)
+    assert window.qsettings.value("station/last_source") == str(folder)
+    assert "dropped" in window.source_label.text()
+
+
 def test_keyboard_space_starts_and_stops(qtbot, window, tmp_path):
     window.show()
     window.windowHandle().requestActivate()
@@ -395,4 +415,5 @@ def test_keyboard_space_starts_and_stops(qtbot, window, tmp_path):
     qtbot.keyClick(window, Qt.Key.Key_Space)
     assert window.running
     qtbot.keyClick(window, Qt.Key.Key_Space)
-    qtbot.waitUntil(lambda: window.run is None, timeout=RUN_TIMEOUT_MS)
+    assert not window.running
+    assert window.act_run.text() == "&Start"

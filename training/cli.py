@@ -13,6 +13,7 @@ SUBCOMMANDS = {
     "anomaly": ("training.train_anomaly", "fit the VGG16 anomaly model on good parts"),
     "explore": ("training.explore", "clustering study: PCA, K-means vs DBSCAN, t-SNE report"),
     "evaluate": ("training.evaluate", "evaluate a bundle through the station's Inspector"),
+    "samples": ("training.samples", "copy held-out sample images a bundle never saw"),
 }
 
 

@@ -41,9 +41,9 @@ TICK_MS = 5
 GOAL_MS = 50.0
 
 
-def write_video(images: Path, path: Path, fps: float, limit: int = 60) -> Path:
-    """An MJPG video of the first `limit` images (natural order), resized to the first's size."""
-    files = sorted(p for p in images.rglob("*.png") if "ground_truth" not in p.parts)[:limit]
+def write_video(images: Path, path: Path, fps: float) -> Path:
+    """An MJPG video of the images (sorted by path), resized to the first one's size."""
+    files = sorted(p for p in images.rglob("*.png") if "ground_truth" not in p.parts)
     if not files:
         raise SystemExit(f"{images}: no PNG images to make a video from")
     first = cv2.imread(str(files[0]))
@@ -118,15 +118,17 @@ def main(argv: list[str] | None = None) -> int:
         meter = StallMeter()
         meter.start()
         window.start()
+        dropped = 0
         end = time.monotonic() + args.seconds
         while time.monotonic() < end:
             if window.run is None:  # the video ended: play it again, as a camera never ends
+                dropped += int(window.status.labels["dropped"].text().split()[-1])
                 window.start()
             app.processEvents()
             time.sleep(0.001)
         meter.stop()
+        dropped += int(window.status.labels["dropped"].text().split()[-1])
         counts = window.counters.counts
-        dropped = window.status.labels["dropped"].text()
         latency = window.status.labels["latency"].text()
         window.close()
 
@@ -143,7 +145,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{meter.at_s[i]:.2f}s:{stalls[i]:.0f}ms" for i in np.argsort(stalls)[::-1][:5]
         ],
         "inspected": counts.ok + counts.ng,
-        "last": f"{latency}, {dropped}",
+        "dropped": dropped,
+        "last_latency": latency,
         "goal_ms": GOAL_MS,
     }
     for key, value in figures.items():

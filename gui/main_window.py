@@ -46,7 +46,6 @@ from gui.workers import BundleLoader, Inspected, InspectionRun, ViewSettings
 log = logging.getLogger(__name__)
 
 DISPLAY_INTERVAL_MS = 33  # the view repaints at most ~30 times a second, however fast results come
-VIDEO_FPS_FALLBACK = 25.0  # pace of a video standing in for a camera, when it has no frame rate
 MODE_LABELS = {"mask": "Mask fill", "contours": "Contours", "heatmap": "Heat map", "none": "None"}
 
 
@@ -349,7 +348,7 @@ class MainWindow(QMainWindow):
             live=kind in source_picker.LIVE_KINDS,
             record=recorder.record if recorder else None,
             record_error=recorder.record_error if recorder else None,
-            pace_fps=VIDEO_FPS_FALLBACK if kind == "video" else None,
+            realtime=kind == "video",
             start_paused=paused,
         )
         run.inspected.connect(self._inspected)

@@ -171,14 +171,14 @@ class InspectionRun(QThread):
         live: bool,
         record: Recorder | None = None,
         record_error: ErrorRecorder | None = None,
-        pace_fps: float | None = None,  # for a video without its own frame rate
+        realtime: bool = False,
         start_paused: bool = False,
         open_source_fn: Callable[[str], FrameSource] = open_source,
     ) -> None:
         super().__init__()
         self.inspector, self.spec, self.view, self.live = inspector, spec, view, live
         self.record, self.record_error = record, record_error
-        self.pace_fps = pace_fps
+        self.realtime = realtime
         self._open = open_source_fn
         self._stop = threading.Event()
         self._cond = threading.Condition()
@@ -289,20 +289,20 @@ class InspectionRun(QThread):
             reader.join()
 
     def _read_live(self, mailbox: LatestFrame, done: threading.Event) -> None:
-        """Reader thread: pull frames as they come (paced to `pace_fps` for a video file)."""
-        fps = getattr(self._source, "fps", None) or self.pace_fps
-        period = 1.0 / fps if fps else 0.0
+        """Reader thread: pull frames as they come. With `realtime` (a video file standing in
+        for a camera) each frame is delivered at its presentation time, as a camera would."""
         yield_cpu_to_gui()
-        next_due = time.perf_counter()
+        first: tuple[float, float] | None = None  # (video time, clock) of the first frame
         try:
             for frame in self._source:
+                if self.realtime:
+                    first = first or (frame.timestamp, time.perf_counter())
+                    due = first[1] + frame.timestamp - first[0]
+                    done.wait(max(0.0, due - time.perf_counter()))
                 if done.is_set() or self._stop.is_set():
                     break
                 frame.timestamp = time.perf_counter()  # arrival time, for the latency figure
                 mailbox.put(frame)
-                if period:
-                    next_due += period
-                    done.wait(max(0.0, next_due - time.perf_counter()))
         except SourceError as exc:
             mailbox.end(exc)
             return

@@ -7,6 +7,7 @@ user's own settings are never touched.
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import cv2
@@ -195,8 +196,10 @@ def write_video(path: Path, frames: int, fps: float = 30.0) -> Path:
 
 
 def test_video_file_stands_in_for_a_camera(qtbot, window, tmp_path):
-    video = write_video(tmp_path / "line.avi", frames=24)
+    video = write_video(tmp_path / "line.avi", frames=24, fps=30)
+    started = time.monotonic()
     run_to_end(qtbot, window, video)
+    assert time.monotonic() - started >= 0.9 * 23 / 30  # frames came at the video's own rate
 
     counts = window.counters.counts
     dropped = int(window.status.labels["dropped"].text().split()[-1])

@@ -4,6 +4,7 @@ Real onnxruntime, SQLite, OpenCV and Qt; QSettings live in an INI file under tmp
 user's own settings are never touched.
 """
 
+import dataclasses
 import subprocess
 import sys
 import threading
@@ -65,6 +66,17 @@ def window(qtbot, qsettings, tiny_bundle, tmp_path) -> MainWindow:
     assert not window.threads
 
 
+def open_engineer_settings(window: MainWindow, password: str = "engineer"):
+    """Through the password gate, as an engineer would."""
+    if not persisted.has_password(window.qsettings):
+        persisted.set_password(window.qsettings, password)
+    gate = window.open_settings()
+    gate.password.setText(password)
+    gate.accept()
+    assert window.settings_dialog is not None and window.settings_dialog.isVisible()
+    return window.settings_dialog
+
+
 def run_to_end(qtbot, window: MainWindow, source: Path | str) -> None:
     window.set_source(str(source))
     assert window.start()
@@ -108,12 +120,7 @@ def test_threshold_change_updates_the_verdict_on_screen(qtbot, window, tmp_path)
     assert window.verdict.banner.verdict == "NG"
     before = window.view.grab().toImage()
 
-    persisted.set_password(window.qsettings, "engineer")
-    gate = window.open_settings()
-    gate.password.setText("engineer")
-    gate.accept()
-    dialog = window.settings_dialog
-    assert dialog is not None and dialog.isVisible()
+    dialog = open_engineer_settings(window)
     dialog.image_threshold.setValue(0.999)  # above the blob's score of 0.98
     assert window.verdict.banner.verdict == "NG"  # the segmentation still finds the blob
     dialog.min_area.setValue(1000)  # larger than the 16x16 blob
@@ -129,17 +136,41 @@ def test_threshold_change_updates_the_verdict_on_screen(qtbot, window, tmp_path)
 
 def test_accepted_thresholds_persist_for_the_bundle(qtbot, qsettings, tiny_bundle, tmp_path):
     window = open_window(qtbot, qsettings, tiny_bundle, tmp_path / "out")
-    persisted.set_password(qsettings, "engineer")
-    gate = window.open_settings()
-    gate.password.setText("engineer")
-    gate.accept()
-    window.settings_dialog.image_threshold.setValue(0.9)
-    window.settings_dialog.accept()
+    dialog = open_engineer_settings(window)
+    dialog.image_threshold.setValue(0.9)
+    dialog.accept()
     window.close()
 
     again = open_window(qtbot, qsettings, tiny_bundle, tmp_path / "out")
     assert again.thresholds.image_threshold == pytest.approx(0.9)
     again.close()
+
+
+def test_settings_switch_bundle_provider_and_output(qtbot, window, tmp_path):
+    from tests.tiny_bundle import make_tiny_bundle
+
+    seg_only = make_tiny_bundle(tmp_path / "seg_only", anomaly=False)
+    old_inspector = window.inspector
+    new = dataclasses.replace(
+        window.settings, bundle=str(seg_only), provider="cpu", output_dir=str(tmp_path / "out2")
+    )
+    window.apply_settings(new)
+    qtbot.waitUntil(
+        lambda: window.inspector is not None and window.inspector is not old_inspector,
+        timeout=RUN_TIMEOUT_MS,
+    )
+    assert window.inspector.bundle.anomaly is None
+    assert window.thresholds.image_threshold is None
+    assert window.status.labels["provider"].text() == "provider CPU"
+    assert window.results.path == tmp_path / "out2" / "results.sqlite"
+    assert StationSettings.load(window.qsettings).bundle == str(seg_only)
+
+    run_to_end(qtbot, window, write_parts(tmp_path / "parts", "N"))
+    assert window.verdict.banner.verdict == "NG"  # the segmentation alone finds the blob
+    dialog = open_engineer_settings(window)
+    assert not dialog.image_threshold.isEnabled()
+    assert dialog.min_area.isEnabled()
+    dialog.reject()
 
 
 def test_password_gate_refuses_a_wrong_password(qtbot, window):

@@ -240,6 +240,7 @@ class MainWindow(QMainWindow):
         self.report_error(f"Model bundle not loaded: {message}", origin=self.settings.bundle)
 
     def _open_results(self) -> None:
+        self.stop()  # a run records into the store it started with
         if self.results is not None:
             self.results.close()
             self.results = None
@@ -324,10 +325,10 @@ class MainWindow(QMainWindow):
         if self.running:
             return True
         if self.inspector is None:
-            self.report_error("Cannot start: no model bundle is loaded (see Engineer settings)")
+            self.errors.add_error("Cannot start: no model bundle is loaded (see Engineer settings)")
             return False
         if not self.source:
-            self.report_error("Cannot start: choose a source first (File menu or drop it here)")
+            self.errors.add_error("Cannot start: choose a source first (File menu or drop it here)")
             return False
         kind = source_picker.source_kind(self.source)
         recorder = None

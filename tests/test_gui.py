@@ -4,7 +4,9 @@ Real onnxruntime, SQLite, OpenCV and Qt; QSettings live in an INI file under tmp
 user's own settings are never touched.
 """
 
+import csv
 import dataclasses
+import json
 import subprocess
 import sys
 import threading
@@ -102,6 +104,19 @@ def test_folder_run_shows_verdicts_counters_and_history(qtbot, window, tmp_path)
     assert window.view.has_image
     rows = window.results.records()
     assert [r.verdict for r in rows] == ["OK", "OK", "NG", "OK", "NG", "OK"]
+
+
+def test_results_export_as_csv_and_json(qtbot, window, tmp_path):
+    run_to_end(qtbot, window, write_parts(tmp_path / "parts", "ONO"))
+    window.export_to("csv", str(tmp_path / "r.csv"))
+    window.export_to("json", str(tmp_path / "r.json"))
+    with (tmp_path / "r.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["verdict"] for r in rows] == ["OK", "NG", "OK"]
+    records = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert [r["frame_id"] for r in records] == ["part_00.png", "part_01.png", "part_02.png"]
+    window.export_to("csv", str(tmp_path / "missing" / "r.csv"))  # a folder that is not there
+    assert any("Export to" in m for m in window.errors.messages)
 
 
 def test_history_click_shows_that_result_again(qtbot, window, tmp_path):

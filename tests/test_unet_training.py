@@ -1,0 +1,171 @@
+"""U-Net training on the tiny generated dataset: split, training, export, bundle, Inspector."""
+
+import argparse
+import json
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+
+from engine.bundle import load_bundle
+from engine.imageio import read_image
+from engine.inspector import Inspector
+from engine.preprocess import to_model_input
+from training import train_unet
+from training.evaluate_segmentation import evaluate_segmentation
+from training.mvtec import list_samples
+from training.split import SUBSETS, kfold_splits, make_split, subset
+
+TINY_TRAINING = [
+    "--epochs", "3", "--size", "64", "--depth", "3", "--base-width", "8", "--val-every", "1",
+    "--precision", "fp32", "--time-limit-min", "0",
+]  # fmt: skip
+
+
+def _train(category_dir: Path, out: Path, *extra: str) -> int:
+    parser = argparse.ArgumentParser()
+    train_unet.add_arguments(parser)
+    args = parser.parse_args(
+        ["--data", str(category_dir.parent), "--category", category_dir.name, "--out", str(out),
+         *TINY_TRAINING, *extra]
+    )  # fmt: skip
+    return train_unet.run(args)
+
+
+@pytest.fixture(scope="module")
+def trained_bundle(tiny_mvtec: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("unet") / "bundle"
+    assert _train(tiny_mvtec, out) == 0
+    return out
+
+
+def _types(paths: list[str]) -> Counter:
+    return Counter(Path(p).parent.name for p in paths)
+
+
+def test_split_is_stratified_disjoint_and_seeded(tiny_mvtec: Path) -> None:
+    samples = list_samples(tiny_mvtec)
+    split = make_split(samples, tiny_mvtec, seed=0)
+    every = [p for name in SUBSETS for p in split[name]]
+    assert sorted(every) == sorted(s.relative(tiny_mvtec) for s in samples)
+    assert len(set(every)) == len(every)
+    for name in SUBSETS:  # 4 images per defect type: 2 / 1 / 1
+        counts = _types(split[name])
+        assert counts["scratch"] == counts["spot"] == (2 if name == "train" else 1)
+        assert counts["good"] >= 1
+    assert make_split(samples, tiny_mvtec, seed=0) == split
+    assert make_split(samples, tiny_mvtec, seed=1)["test"] != split["test"]
+    assert json.loads(json.dumps(split)) == split  # plain data for the manifest
+
+
+def test_kfold_tests_partition_the_data_and_never_train_on_test(tiny_mvtec: Path) -> None:
+    samples = list_samples(tiny_mvtec)
+    folds = kfold_splits(samples, tiny_mvtec, folds=4, seed=3)
+    tests = [p for fold in folds for p in fold["test"]]
+    assert sorted(tests) == sorted(s.relative(tiny_mvtec) for s in samples)
+    for fold in folds:
+        assert _types(fold["test"])["scratch"] == 1 and _types(fold["test"])["spot"] == 1
+        assert not set(fold["test"]) & (set(fold["train"]) | set(fold["val"]))
+        assert not set(fold["train"]) & set(fold["val"])
+    assert kfold_splits(samples, tiny_mvtec, folds=4, seed=3) == folds
+
+
+def test_training_writes_a_bundle_the_station_runs(trained_bundle: Path, tiny_mvtec: Path) -> None:
+    bundle = load_bundle(trained_bundle)
+    entry = bundle.manifest["models"]["segmentation"]
+    assert entry["parity_max_abs_diff"] <= 1e-4
+    assert entry["output"]["kind"] == "probability"
+    assert 0 < entry["pixel_threshold"] < 1 and entry["min_defect_area_px"] >= 1
+    split = entry["training"]["dataset"]["split"]
+    assert entry["training"]["dataset"]["category"] == tiny_mvtec.name
+    assert bundle.defect_types == ["scratch", "spot"]
+
+    held_out = tiny_mvtec / split["test"][0]
+    result = Inspector(bundle).inspect_file(held_out)
+    image = read_image(held_out)
+    assert result.probability.shape == image.shape[:2]
+    assert result.probability.min() >= 0.0 and result.probability.max() <= 1.0
+    assert result.thresholds.pixel_threshold == entry["pixel_threshold"]
+
+    # the batch axis is dynamic: two images in one run give each image's own answer
+    session = ort.InferenceSession(str(trained_bundle / entry["file"]))
+    tensor = to_model_input(image, bundle.segmentation.input)
+    pair = session.run(None, {"image": np.concatenate([tensor, tensor[:, :, ::-1]])})[0]
+    single = session.run(None, {"image": tensor})[0]
+    assert pair.shape[0] == 2
+    np.testing.assert_allclose(pair[:1], single, atol=1e-5)
+
+
+def test_dataset_input_matches_the_station_preprocessing(tiny_mvtec: Path) -> None:
+    from training.seg_data import SegmentationDataset, input_spec
+
+    sample = next(s for s in list_samples(tiny_mvtec) if s.defect_type == "spot")
+    spec = input_spec(48)
+    tensor, target = SegmentationDataset([sample], spec)[0]
+    expected = to_model_input(read_image(sample.image), spec)[0]
+    np.testing.assert_array_equal(tensor.numpy(), expected)
+    assert target.shape == (1, 48, 48) and 0 < target.sum() < target.numel()
+
+
+def test_augmentation_moves_image_and_mask_together() -> None:
+    from training.seg_data import AugmentConfig, augment
+
+    image = np.full((64, 64, 3), 40, np.uint8)
+    mask = np.zeros((64, 64), np.float32)
+    image[10:20, 30:50], mask[10:20, 30:50] = 230, 1.0
+    config = AugmentConfig(brightness=0, contrast=0, channel_gain=0, noise_std=0, blur_prob=0)
+    for seed in range(5):
+        out_image, out_mask = augment(image, mask, config, np.random.default_rng(seed))
+        bright = out_image.mean(axis=2) > 135
+        assert np.mean(bright == (out_mask >= 0.5)) > 0.97
+        assert not np.array_equal(out_mask, mask)  # it did rotate
+
+
+def test_seeded_runs_repeat_and_resume_continues(tiny_mvtec: Path, tmp_path: Path) -> None:
+    assert _train(tiny_mvtec, tmp_path / "a", "--epochs", "2") == 0
+    assert _train(tiny_mvtec, tmp_path / "b", "--epochs", "2") == 0
+    last_a = torch.load(tmp_path / "a.checkpoints" / "last.pt", weights_only=True)
+    last_b = torch.load(tmp_path / "b.checkpoints" / "last.pt", weights_only=True)
+    for key, value in last_a["model"].items():
+        torch.testing.assert_close(value, last_b["model"][key], rtol=0, atol=0)
+
+    resume = tmp_path / "a.checkpoints" / "last.pt"
+    assert _train(tiny_mvtec, tmp_path / "a", "--epochs", "4", "--resume", str(resume)) == 0
+    resumed = torch.load(resume, weights_only=True)
+    assert [h["epoch"] for h in resumed["progress"]["history"]] == [1, 2, 3, 4]
+    assert resumed["split"] == last_a["split"]
+    changed = any(
+        not torch.equal(value, last_a["model"][key]) for key, value in resumed["model"].items()
+    )
+    assert changed
+
+
+def test_evaluation_reports_per_type_metrics_and_gallery(
+    trained_bundle: Path, tiny_mvtec: Path, tmp_path: Path
+) -> None:
+    summary = evaluate_segmentation(
+        trained_bundle, tiny_mvtec.parent, tiny_mvtec.name, tmp_path / "report"
+    )
+    split = load_bundle(trained_bundle).manifest["models"]["segmentation"]["training"]["dataset"][
+        "split"
+    ]
+    assert set(summary["per_type"]) == {"scratch", "spot"}
+    assert summary["n_defective"] + summary["n_good"] == len(split["test"])
+    for key in ("dice_mean", "iou_mean", "image_recall", "false_reject_rate", "pixel_auroc"):
+        assert 0.0 <= summary[key] <= 1.0
+    report = json.loads((tmp_path / "report" / "metrics.json").read_text())
+    assert [row["image"] for row in report["images"]] == split["test"]
+    gallery = sorted((tmp_path / "report" / "gallery").glob("*.png"))
+    assert len(gallery) == len(split["test"])
+    assert read_image(gallery[0]).shape[1] == 3 * read_image(gallery[0]).shape[0]
+
+
+def test_subset_names_images_missing_from_the_dataset(tiny_mvtec: Path) -> None:
+    from training.mvtec import DatasetError
+
+    samples = list_samples(tiny_mvtec)
+    with pytest.raises(DatasetError, match=r"test/scratch/999\.png"):
+        subset(samples, tiny_mvtec, {"test": ["test/scratch/999.png"]}, "test")

@@ -20,20 +20,12 @@ from pathlib import Path
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from engine.batch import (
-    DB_NAME,
-    NG_DIR,
-    OVERLAY_DIR,
-    OVERLAY_POLICIES,
-    BatchError,
-    BatchProgress,
-    BatchSummary,
-    run_batch,
-)
+from engine.batch import BatchError, BatchProgress, BatchSummary, run_batch
 from engine.bundle import BundleError, load_bundle
 from engine.inspector import Inspector
 from engine.overlay import MODES
 from engine.providers import ProviderError
+from engine.recorder import DB_NAME, NG_DIR, OVERLAY_DIR, POLICIES
 from engine.sources import SourceError
 from engine.store import ResultStore, StoreError
 
@@ -65,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", required=True, type=Path, help="output folder (created)")
     parser.add_argument(
         "--overlays",
-        choices=OVERLAY_POLICIES,
+        choices=POLICIES,
         default="ng",
         help="which images get an overlay picture (default: ng)",
     )

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from engine.inspector import Inspector, decide
 from engine.overlay import MODES, render_overlay
+from engine.recorder import Recorder, new_run_id, open_store, source_key
 from engine.result import Thresholds
 from engine.store import ResultStore, StoreError
 from gui import source_picker
@@ -36,7 +37,6 @@ from gui.error_panel import ErrorPanel
 from gui.help_dialog import ShortcutsDialog
 from gui.history import HistoryPanel
 from gui.image_view import ImageView, bgr_to_qimage
-from gui.recording import RunRecorder, open_store
 from gui.settings import StationSettings, load_thresholds, save_thresholds
 from gui.settings_dialog import PasswordDialog, SettingsDialog
 from gui.status_bar import StationStatusBar
@@ -334,21 +334,23 @@ class MainWindow(QMainWindow):
         recorder = None
         if self.results is not None:
             mode = self.view_settings.overlay_mode
-            recorder = RunRecorder(
+            run_id = new_run_id()
+            recorder = Recorder(  # each run archives in its own folder, overlays beside originals
                 self.results,
-                self.inspector,
-                self.source,
-                self.settings.output_dir,
-                self.settings.archive,
-                mode if mode != "none" else "mask",  # an archived overlay always shows defects
+                Path(self.settings.output_dir) / run_id,
+                source_key(self.source),
+                self.inspector.bundle,
+                run_id,
+                overlays=self.settings.archive,
+                originals=self.settings.archive,
+                overlay_mode=mode if mode != "none" else "mask",  # archived overlays show defects
             )
         run = InspectionRun(
             self.inspector,
             self.source,
             self.view_settings,
             live=kind in source_picker.LIVE_KINDS,
-            record=recorder.record if recorder else None,
-            record_error=recorder.record_error if recorder else None,
+            recorder=recorder,
             realtime=kind == "video",
             start_paused=paused,
         )

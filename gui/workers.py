@@ -18,7 +18,6 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-import numpy as np
 from PySide6.QtCore import Qt, QThread, Signal
 from PySide6.QtGui import QImage
 
@@ -26,6 +25,7 @@ from engine.bundle import BundleError, load_bundle
 from engine.inspector import Inspector
 from engine.overlay import render_overlay
 from engine.providers import ProviderError
+from engine.recorder import Recorder
 from engine.result import InspectionResult, Thresholds
 from engine.sources import Frame, FrameSource, SourceError, open_source
 from gui.image_view import bgr_to_qimage
@@ -86,10 +86,6 @@ class Inspected:
     @property
     def verdict(self) -> str:
         return self.result.verdict.value
-
-
-Recorder = Callable[[Frame, InspectionResult, np.ndarray], None]
-ErrorRecorder = Callable[[str, str, str], None]  # frame id, origin, reason
 
 
 class BundleLoader(QThread):
@@ -169,15 +165,14 @@ class InspectionRun(QThread):
         view: ViewSettings,
         *,
         live: bool,
-        record: Recorder | None = None,
-        record_error: ErrorRecorder | None = None,
+        recorder: Recorder | None = None,
         realtime: bool = False,
         start_paused: bool = False,
         open_source_fn: Callable[[str], FrameSource] = open_source,
     ) -> None:
         super().__init__()
         self.inspector, self.spec, self.view, self.live = inspector, spec, view, live
-        self.record, self.record_error = record, record_error
+        self.recorder = recorder
         self.realtime = realtime
         self._open = open_source_fn
         self._stop = threading.Event()
@@ -235,14 +230,16 @@ class InspectionRun(QThread):
 
     def _fail_source(self, message: str) -> None:
         log.error("source failed: %s", message)
-        self._record_error("-", self.spec, message)
+        self._record_failure(None, message)
         self.source_failed.emit(message)
 
-    def _record_error(self, frame_id: str, origin: str, reason: str) -> None:
-        if self.record_error is None:
+    def _record_failure(self, frame: Frame | None, reason: str) -> None:
+        """Store a failed frame, or (`frame` None) the failure of the source itself."""
+        if self.recorder is None:
             return
+        origin = frame.origin if frame else self.spec
         try:
-            self.record_error(frame_id, origin, reason)
+            self.recorder.record_failure(frame, reason, origin=origin)
         except Exception:  # the store failing too must not end the run; the log has it
             log.exception("could not record the failure of %s", origin)
 
@@ -310,7 +307,7 @@ class InspectionRun(QThread):
 
     def _frame_failed(self, frame: Frame, reason: str) -> None:
         log.warning("frame failed: %s: %s", frame.origin, reason)
-        self._record_error(frame.id, frame.origin, reason)
+        self._record_failure(frame, reason)
         self.frame_failed.emit(frame.origin, f"{frame.origin}: {reason}")
 
     def _process(self, frame: Frame) -> None:
@@ -331,12 +328,14 @@ class InspectionRun(QThread):
             log.exception("inspection of %s failed", frame.origin)
             self._frame_failed(frame, f"inspection failed ({exc})")
             return
-        if self.record:
+        if self.recorder:
             try:
-                self.record(frame, result, overlay)
-            except Exception as exc:  # a full disk or locked store: show it, keep inspecting
+                error = self.recorder.record(frame, result)
+            except Exception as exc:  # a locked or broken store: show it, keep inspecting
                 log.exception("recording %s failed", frame.origin)
-                self.frame_failed.emit(frame.origin, f"{frame.origin}: not recorded ({exc})")
+                error = f"not recorded ({exc})"
+            if error:  # e.g. a full disk: the row is stored, the images are not
+                self.frame_failed.emit(frame.origin, f"{frame.origin}: {error}")
         image = bgr_to_qimage(overlay)
         thumb = image.scaled(
             THUMBNAIL_PX,

@@ -18,10 +18,11 @@ import cv2
 import numpy as np
 import pytest
 
-from engine.batch import BatchError, output_name, run_batch
+from engine.batch import BatchError, run_batch
 from engine.bundle import load_bundle
 from engine.cli import main
 from engine.inspector import Inspector
+from engine.recorder import output_name
 from engine.sources import CameraSource
 from engine.store import ResultStore
 from tests.tiny_bundle import make_tiny_bundle

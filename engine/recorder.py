@@ -1,0 +1,187 @@
+"""Recording inspections: the images a policy asks for, and one results-store row per frame.
+
+The batch CLI and the station window both record through `Recorder`, so a run has the same
+run id format, source key, folder names and file names wherever it ran.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+
+from engine.bundle import Bundle
+from engine.imageio import write_image
+from engine.overlay import render_overlay
+from engine.result import InspectionResult, Verdict
+from engine.sources import CameraSource, Frame, FrameSource
+from engine.store import ResultStore
+
+log = logging.getLogger(__name__)
+
+POLICIES = ("all", "ng", "none")  # which frames get an overlay / an archived original
+OVERLAY_DIR = "overlays"
+NG_DIR = "ng"  # originals of NG parts
+ALL_DIR = "all"  # originals of OK parts, when every original is archived
+DB_NAME = "results.sqlite"
+
+
+def new_run_id() -> str:
+    """Sortable by start time, unique across runs started in the same second."""
+    return time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+
+
+def source_key(spec: str | Path | FrameSource) -> str:
+    """How a source is named in the store: the absolute path of files, the spec of cameras."""
+    if isinstance(spec, CameraSource):
+        return spec.name
+    text = spec.name if isinstance(spec, FrameSource) else str(spec)
+    if text.isdigit() or "://" in text:
+        return text
+    return str(Path(text).resolve())
+
+
+def output_name(frame_id: str, suffix: str = ".png") -> PurePosixPath:
+    """Relative output path for a frame: its id made safe (no absolute or '..' parts), with
+    `suffix` appended unless the id already ends with it (so a.jpg and a.png cannot collide)."""
+    parts = [p for p in PurePosixPath(frame_id.replace("\\", "/")).parts if p not in ("/", "..")]
+    path = PurePosixPath(*parts) if parts else PurePosixPath("frame")
+    if path.suffix.lower() != suffix:
+        path = path.with_name(path.name + suffix)
+    return path
+
+
+def open_store(output_dir: str | Path) -> ResultStore:
+    """The store of an output folder (created if missing); raises StoreError or OSError."""
+    folder = Path(output_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    return ResultStore(folder / DB_NAME)
+
+
+@dataclass
+class Recorder:
+    """Records one run's frames into `store`, saving images under `out_dir`:
+    `overlays/` the engine's overlay (policy `overlays`), `ng/` and `all/` the originals of NG
+    and OK parts (policy `originals`). With `copy_files` originals that came from files are
+    copied byte for byte, keeping their suffix; otherwise the decoded frame is written as PNG.
+
+    Safe to call from a worker thread: the store serialises its own access.
+    """
+
+    store: ResultStore
+    out_dir: Path
+    source: str  # the source key (`source_key`)
+    bundle: Bundle
+    run_id: str = field(default_factory=new_run_id)
+    overlays: str = "ng"
+    originals: str = "ng"
+    overlay_mode: str = "mask"
+    copy_files: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("overlays", "originals"):
+            if getattr(self, name) not in POLICIES:
+                raise ValueError(f"{name} must be one of {POLICIES}, got {getattr(self, name)!r}")
+        self.out_dir = Path(self.out_dir)
+
+    def record(
+        self, frame: Frame, result: InspectionResult, timings: dict[str, float] | None = None
+    ) -> str | None:
+        """Save the frame's images as the policies say and store its row with `timings`
+        (default: the result's) plus the time spent saving (`overlay`, `archive`).
+
+        Returns why an image could not be saved, or None. The row is stored either way (with
+        that error), so the verdict is never lost; StoreError is raised if it cannot be.
+        """
+        timings = dict(result.timings_ms if timings is None else timings)
+        overlay_path, image_path, error = self._save(frame, result, timings)
+        self.store.add_result(
+            result,
+            timings_ms=timings,
+            overlay_path=_str(overlay_path),
+            image_path=_str(image_path),
+            error=error,
+            **self._common(frame.id, frame.origin, frame.timestamp),
+        )
+        return error
+
+    def record_failure(self, frame: Frame | None, message: str, origin: str | None = None) -> None:
+        """Store a frame that could not be inspected, or (`frame` None) a failure of the source
+        itself, noted under `origin` (default: the source key)."""
+        if frame is None:
+            self.store.add_failure(error=message, **self._common("-", origin or self.source))
+        else:
+            self.store.add_failure(
+                error=message, **self._common(frame.id, frame.origin, frame.timestamp)
+            )
+
+    def _common(
+        self, frame_id: str, origin: str, frame_time: float | None = None
+    ) -> dict[str, object]:
+        return {
+            "run_id": self.run_id,
+            "source": self.source,
+            "frame_id": frame_id,
+            "origin": origin,
+            "frame_time": frame_time,
+            "bundle_name": self.bundle.name,
+            "bundle_digest": self.bundle.digest,
+        }
+
+    def _save(
+        self, frame: Frame, result: InspectionResult, timings: dict[str, float]
+    ) -> tuple[Path | None, Path | None, str | None]:
+        """Returns (overlay path, archived original path, error); a failed write is reported,
+        not raised. Only images really written get a path."""
+        is_ng = result.verdict is Verdict.NG
+        overlay_path = image_path = None
+        try:
+            if _applies(self.overlays, is_ng):
+                clock = time.perf_counter()
+                target = self.out_dir / OVERLAY_DIR / output_name(frame.id)
+                _write(target, render_overlay(frame.image, result, self.overlay_mode))
+                overlay_path = target
+                _add_ms(timings, "overlay", clock)
+            if _applies(self.originals, is_ng):
+                clock = time.perf_counter()
+                image_path = self._archive(frame, NG_DIR if is_ng else ALL_DIR)
+                _add_ms(timings, "archive", clock)
+        except OSError as exc:
+            message = f"output not saved: {exc}"
+            log.error("%s: %s", frame.origin, message)
+            return overlay_path, image_path, message
+        return overlay_path, image_path, None
+
+    def _archive(self, frame: Frame, folder: str) -> Path:
+        if self.copy_files:
+            origin = Path(frame.origin)
+            target = self.out_dir / folder / output_name(frame.id, origin.suffix.lower())
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(origin, target)
+            return target
+        target = self.out_dir / folder / output_name(frame.id)
+        _write(target, frame.image)
+        return target
+
+
+def _applies(policy: str, is_ng: bool) -> bool:
+    return policy == "all" or (policy == "ng" and is_ng)
+
+
+def _add_ms(timings: dict[str, float], key: str, since: float) -> None:
+    """Adds to what is there: the GUI has already timed the overlay it shows."""
+    timings[key] = timings.get(key, 0.0) + (time.perf_counter() - since) * 1000
+
+
+def _write(path: Path, image: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_image(path, image)
+
+
+def _str(path: Path | None) -> str | None:
+    return None if path is None else str(path)

@@ -7,6 +7,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FORBIDDEN = {
     "engine": {"torch", "torchvision", "sklearn", "PySide6", "PyQt5", "PyQt6", "gui", "training"},
     "training": {"gui", "PySide6"},
+    "gui": {"torch", "torchvision", "sklearn", "training"},
 }
 
 

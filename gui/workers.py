@@ -298,7 +298,7 @@ class InspectionRun(QThread):
                     done.wait(max(0.0, due - time.perf_counter()))
                 if done.is_set() or self._stop.is_set():
                     break
-                frame.timestamp = time.perf_counter()  # arrival time, for the latency figure
+                frame.timestamp = time.time()  # arrival (wall) time: stored, and latency's start
                 mailbox.put(frame)
         except SourceError as exc:
             mailbox.end(exc)
@@ -311,7 +311,7 @@ class InspectionRun(QThread):
         self.frame_failed.emit(frame.origin, f"{frame.origin}: {reason}")
 
     def _process(self, frame: Frame) -> None:
-        started = frame.timestamp if self.live else time.perf_counter() - frame.decode_ms / 1000
+        started = frame.timestamp if self.live else time.time() - frame.decode_ms / 1000
         self.done += 1
         if frame.image is None:
             self._frame_failed(frame, frame.error or "unreadable")
@@ -343,5 +343,5 @@ class InspectionRun(QThread):
             Qt.AspectRatioMode.KeepAspectRatio,
             Qt.TransformationMode.SmoothTransformation,
         )
-        latency = (time.perf_counter() - started) * 1000
+        latency = (time.time() - started) * 1000
         self.inspected.emit(Inspected(frame, result, image, thumb, latency))

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 BUNDLE ?= assets/default_bundle
 SAMPLES ?= assets/samples
-OUT ?= station-out
+OUT ?= station-out/$(shell date +%Y%m%d-%H%M%S)
 
 .PHONY: run test lint format inspect bundle clean
 
@@ -22,8 +22,15 @@ $(VENV)/.dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e ".[train,dev]"
 	touch $@ $(VENV)/.runtime
 
+# Opens the window; without a display (Linux, no DISPLAY or WAYLAND_DISPLAY) it says so and
+# runs the batch inspection of the samples instead.
 run: $(VENV)/.runtime
-	$(BIN)/station --bundle $(BUNDLE) --source $(SAMPLES)
+	@if [ "$$(uname)" = Linux ] && [ -z "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
+	  echo "No display found: running the batch inspection of $(SAMPLES) instead of the window."; \
+	  $(BIN)/station inspect $(SAMPLES) --bundle $(BUNDLE) --out $(OUT) --overlays all; \
+	else \
+	  $(BIN)/station --bundle $(BUNDLE) --source $(SAMPLES); \
+	fi
 
 inspect: $(VENV)/.runtime
 	$(BIN)/station inspect $(SAMPLES) --bundle $(BUNDLE) --out $(OUT)
@@ -31,6 +38,10 @@ inspect: $(VENV)/.runtime
 test: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
+
+# Rebuilds the default bundle and samples from the real data (about an hour on 2 CPU cores).
+bundle: $(VENV)/.dev
+	bench/build_default_bundle.sh
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -69,14 +69,19 @@ class ParityError(RuntimeError):
 
 @dataclass(frozen=True)
 class AnomalyConfig:
-    """Everything that decides the fitted model; recorded in the manifest."""
+    """Everything that decides the fitted model; recorded in the manifest.
+
+    Defaults measured on metal_nut (docs/anomaly.md): relu3_3 + relu4_3 beat relu2_2 + relu3_3
+    and adding relu5_3; a 3 % coreset gained ~0.01 pixel AUROC over 1 %; a blur of 2 cells
+    raised pixel AUROC but cost AUPRO and image AUROC, so 1 cell.
+    """
 
     backbone_weights: str = "imagenet"
     size: int = 256
     taps: tuple[str, ...] = ("relu3_3", "relu4_3")
     smooth: int = 3
-    sigma: float = 2.0  # Gaussian blur of the map, in patch-grid cells (8 input pixels each)
-    coreset_fraction: float = 0.01
+    sigma: float = 1.0  # Gaussian blur of the map, in patch-grid cells (8 input pixels each)
+    coreset_fraction: float = 0.03
     calibration_fraction: float = 0.2
     false_reject_rate: float = 0.01
     global_variance: float = 0.99

@@ -108,8 +108,8 @@ def test_aupro_is_one_for_a_perfect_map_and_low_for_an_inverted_one() -> None:
 def test_calibration_threshold_never_below_the_empirical_quantile() -> None:
     scores = np.array([1.0, 1.1, 0.9, 1.05, 5.0])  # one outlier: normal fit would sit below it
     result = calibrate(scores, 0.01)
-    assert result.threshold > 5.0 - 1e-9
-    assert result.held_back_false_reject_rate <= 0.2
+    assert result.threshold > 5.0
+    assert result.held_back_false_reject_rate == 0.0
     assert result.n_images == 5
 
 

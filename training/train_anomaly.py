@@ -118,7 +118,11 @@ def calibrate(scores: np.ndarray, false_reject_rate: float) -> Calibration:
     scores = np.asarray(scores, np.float64)
     mean, std = float(scores.mean()), float(scores.std(ddof=1)) if len(scores) > 1 else 0.0
     gaussian = mean + float(norm.ppf(1 - false_reject_rate)) * std
-    empirical = float(np.quantile(scores, 1 - false_reject_rate, method="higher"))
+    # Just above the empirical quantile: NG means score >= threshold, so the image at the
+    # quantile itself must pass.
+    empirical = float(
+        np.nextafter(np.quantile(scores, 1 - false_reject_rate, method="higher"), np.inf)
+    )
     threshold = max(gaussian, empirical)
     return Calibration(
         threshold=threshold,

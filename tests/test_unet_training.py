@@ -169,3 +169,25 @@ def test_subset_names_images_missing_from_the_dataset(tiny_mvtec: Path) -> None:
     samples = list_samples(tiny_mvtec)
     with pytest.raises(DatasetError, match=r"test/scratch/999\.png"):
         subset(samples, tiny_mvtec, {"test": ["test/scratch/999.png"]}, "test")
+
+
+def test_cross_validation_trains_and_scores_every_fold(tiny_mvtec: Path, tmp_path: Path) -> None:
+    from training.evaluate_segmentation import cross_validate
+
+    config = train_unet.TrainConfig(
+        epochs=1, size=64, depth=3, base_width=8, val_every=1, precision="fp32", time_limit_min=0
+    )
+    report = cross_validate(config, tiny_mvtec.parent, tiny_mvtec.name, tmp_path, folds=2)
+    assert len(report["per_fold"]) == 2
+    for key in ("dice_mean", "image_recall", "false_reject_rate"):
+        values = [fold[key] for fold in report["per_fold"]]
+        assert report[key]["mean"] == pytest.approx(np.mean(values))
+        assert report[key]["std"] == pytest.approx(np.std(values))
+    tested = [
+        load_bundle(tmp_path / f"fold_{i}" / "bundle").manifest["models"]["segmentation"][
+            "training"
+        ]["dataset"]["split"]["test"]
+        for i in range(2)
+    ]
+    assert not set(tested[0]) & set(tested[1])
+    assert json.loads((tmp_path / "kfold.json").read_text())["folds"] == 2

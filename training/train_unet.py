@@ -79,7 +79,7 @@ class TrainConfig:
     base_width: int = 16
     depth: int = 4
     epochs: int = 150
-    patience: int = 50
+    patience: int = 30
     val_every: int = 10
     crop: int = 0
     batch_size: int = 8
@@ -189,7 +189,9 @@ def add_config_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGro
         "--patience",
         type=int,
         default=defaults.patience,
-        help="stop after this many epochs without a better validation Dice (default %(default)s)",
+        help="stop after this many epochs without a better validation Dice; checked only in "
+        "the second half of the schedule, when the learning rate is low enough for validation "
+        "to settle (default %(default)s)",
     )
     parser.add_argument(
         "--val-every",
@@ -494,11 +496,12 @@ def fit(
         total=config.epochs,
     )
     for epoch in bar:
-        if epoch - progress["best_epoch"] > config.patience and progress["best_epoch"]:
-            stopped = "early stopping"
-            break
         # the fraction of the budget spent when this epoch ends, by epochs or by the clock
         spent = max(epoch / config.epochs, (time.perf_counter() - start + epoch_s) / limit_s)
+        # armed for the second half only: at a high learning rate validation Dice swings widely
+        if spent > 0.5 and epoch - progress["best_epoch"] > config.patience:
+            stopped = "early stopping"
+            break
         if spent > 1 and epoch > 1 and epoch < config.epochs:
             stopped = "time limit"
             break
@@ -572,6 +575,16 @@ def station_probabilities(inspector: Inspector, samples: list[Sample]) -> list[n
     return [inspector.inspect_file(s.image).probability for s in samples]
 
 
+def reproduce_command(cat_dir: Path, out_dir: Path, config: TrainConfig) -> str:
+    """The `station-train unet` command line that trains this configuration again."""
+    words = ["station-train", "unet", "--data", str(cat_dir.parent), "--category", cat_dir.name,
+             "--out", str(out_dir)]  # fmt: skip
+    for name, value in asdict(config).items():
+        if not isinstance(value, dict):
+            words += [f"--{name.replace('_', '-')}", str(value)]
+    return shlex.join(words)
+
+
 def _package_version() -> str:
     try:
         return metadata.version("inspection-station")
@@ -617,7 +630,7 @@ def export_bundle(
         "min_defect_area_px": 1,
         "parity_max_abs_diff": parity,
         "training": {
-            "command": shlex.join(["station-train", *sys.argv[1:]]),
+            "command": reproduce_command(cat_dir, out_dir, config),
             "package_version": _package_version(),
             "torch_version": torch.__version__,
             "dataset": {

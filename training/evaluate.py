@@ -11,19 +11,14 @@ import logging
 from pathlib import Path
 
 from engine.bundle import BundleError, load_bundle, set_metrics
-from training.mvtec import DatasetError, default_root
+from training.mvtec import DatasetError, add_data_argument, default_root
 
 log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bundle", type=Path, required=True, help="bundle folder or .zip")
-    parser.add_argument(
-        "--data",
-        type=Path,
-        default=None,
-        help="MVTec-layout dataset root (default: env MVTEC_ROOT or ../shared/data/mvtec_ad)",
-    )
+    add_data_argument(parser)
     parser.add_argument(
         "--category",
         default=None,

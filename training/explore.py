@@ -37,7 +37,14 @@ from training.anomaly_metrics import auroc
 from training.backbone import WEIGHTS_HELP, BackboneWeightsError, VGGTaps
 from training.clustering import fit_global_model, global_scores, kdistance_eps, standardise
 from training.features import extract, global_descriptor
-from training.mvtec import DatasetError, Sample, category_dir, default_root, list_samples
+from training.mvtec import (
+    DatasetError,
+    Sample,
+    add_data_argument,
+    category_dir,
+    default_root,
+    list_samples,
+)
 from training.seg_data import input_spec
 from training.train_anomaly import AnomalyConfig
 
@@ -340,12 +347,7 @@ def explore(
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--data",
-        type=Path,
-        default=None,
-        help="MVTec-layout dataset root (default: env MVTEC_ROOT or ../shared/data/mvtec_ad)",
-    )
+    add_data_argument(parser)
     parser.add_argument("--category", required=True, help="category folder under --data")
     parser.add_argument("--out", type=Path, required=True, help="report folder to write")
     parser.add_argument("--backbone-weights", default="imagenet", help=WEIGHTS_HELP)

@@ -1,5 +1,6 @@
 """Reading any category laid out as MVTec AD: train/good, test/<type>, ground_truth/<type>."""
 
+import argparse
 import hashlib
 import os
 from dataclasses import dataclass
@@ -34,6 +35,17 @@ class Sample:
 def default_root() -> Path:
     """Dataset root: env MVTEC_ROOT, else ../shared/data/mvtec_ad."""
     return Path(os.environ.get("MVTEC_ROOT", DEFAULT_ROOT))
+
+
+def add_data_argument(parser: argparse.ArgumentParser) -> None:
+    """The --data option every station-train command shares; None means `default_root()`."""
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="dataset root holding category folders in MVTec AD layout "
+        "(default: env MVTEC_ROOT, else ../shared/data/mvtec_ad)",
+    )
 
 
 def category_dir(root: Path | str, category: str) -> Path:

@@ -12,7 +12,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from engine.bundle import BundleError, load_bundle
-from training.mvtec import DatasetError, category_dir, default_root
+from training.mvtec import DatasetError, add_data_argument, category_dir, default_root
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +49,7 @@ def pick(paths: list[str], per_type: int) -> dict[str, list[str]]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bundle", type=Path, required=True, help="bundle folder or .zip")
-    parser.add_argument(
-        "--data",
-        type=Path,
-        default=None,
-        help="dataset root (default: env MVTEC_ROOT or ../shared/data/mvtec_ad)",
-    )
+    add_data_argument(parser)
     parser.add_argument(
         "--category", default=None, help="category (default: the one the bundle's U-Net trained on)"
     )

@@ -37,6 +37,7 @@ from training.features import extract, global_descriptor, image_tensor, patch_em
 from training.mvtec import (
     DatasetError,
     Sample,
+    add_data_argument,
     category_dir,
     default_root,
     defect_types,
@@ -373,12 +374,7 @@ def _entry(
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = AnomalyConfig()
-    parser.add_argument(
-        "--data",
-        type=Path,
-        default=None,
-        help="MVTec-layout dataset root (default: env MVTEC_ROOT or ../shared/data/mvtec_ad)",
-    )
+    add_data_argument(parser)
     parser.add_argument("--category", required=True, help="category folder under --data")
     parser.add_argument(
         "--out", type=Path, required=True, help="bundle folder (a segmentation model in it is kept)"

@@ -39,6 +39,7 @@ from engine.inspector import Inspector
 from training.mvtec import (
     DatasetError,
     Sample,
+    add_data_argument,
     category_dir,
     default_root,
     defect_types,
@@ -146,13 +147,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--data",
-        type=Path,
-        default=None,
-        help="dataset root holding category folders in MVTec AD layout "
-        "(default: env MVTEC_ROOT, else ../shared/data/mvtec_ad)",
-    )
+    add_data_argument(parser)
 
 
 def add_config_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:

@@ -25,7 +25,8 @@ def verdict_name(result: InspectionResult) -> str:
 
 
 def largest_region(result: InspectionResult) -> int:
-    return max((int(r.area_px) for r in result.regions), default=0)
+    """Largest segmented defect: the figure the minimum-area threshold is compared with."""
+    return max((r.area_px for r in result.regions if r.source == "segmentation"), default=0)
 
 
 def describe_score(result: InspectionResult) -> str:

@@ -51,7 +51,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--source",
-        help="camera index, stream URL, video file, image folder or image (default: the last used)",
+        help="camera index, stream URL, video file, image folder or image, inspected as soon as "
+        "the bundle is loaded (default: the last one used, which waits for Start)",
     )
     parser.add_argument("--operator", action="store_true", help="start in operator mode")
     parser.add_argument(
@@ -98,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     window.show()
     if args.operator:
         window.set_operator_mode(True)
+    window.start_when_loaded = bool(args.source)
     window.load_bundle(settings.bundle)
     app.aboutToQuit.connect(window.shutdown)
     return app.exec()

@@ -67,6 +67,9 @@ class MainWindow(QMainWindow):
         self.password_dialog: PasswordDialog | None = None
         self.settings_dialog: SettingsDialog | None = None
         self._pending: Inspected | None = None
+        # `station --source S` asks to inspect S: start once the bundle is loaded. A source only
+        # remembered from last time waits for the operator's Start.
+        self.start_when_loaded = False
         # Every worker thread until it has finished: a QThread garbage-collected while running
         # would abort the process, and closing the window joins them all.
         self.threads: set[QThread] = set()
@@ -229,6 +232,9 @@ class MainWindow(QMainWindow):
         self.status.set_provider(inspector.main_provider)
         if self.current is None:
             self.verdict.banner.show_idle()
+        if self.start_when_loaded:
+            self.start_when_loaded = False
+            self.start()
 
     def _bundle_failed(self, loader: BundleLoader | None, message: str) -> None:
         if loader is not self.loader:

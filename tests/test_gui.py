@@ -466,3 +466,22 @@ def test_keyboard_space_starts_and_stops(qtbot, window, tmp_path):
     qtbot.keyClick(window, Qt.Key.Key_Space)
     assert not window.running
     assert window.act_run.text() == "&Start"
+
+
+def test_a_source_given_at_start_is_inspected_once_the_bundle_loads(
+    qtbot, qsettings, tiny_bundle, tmp_path
+):
+    settings = StationSettings.load(qsettings)
+    settings.output_dir = str(tmp_path / "out")
+    settings.last_source = str(write_parts(tmp_path / "parts", "ON"))
+    window = MainWindow(qsettings, settings)
+    qtbot.addWidget(window)
+    window.start_when_loaded = True
+    window.load_bundle(str(tiny_bundle))
+    qtbot.waitUntil(
+        lambda: window.counters.counts.ok + window.counters.counts.ng == 2, timeout=RUN_TIMEOUT_MS
+    )
+    assert (window.counters.counts.ok, window.counters.counts.ng) == (1, 1)
+    assert not window.start_when_loaded
+    window.close()
+    assert not window.threads

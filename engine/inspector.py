@@ -36,20 +36,20 @@ def default_thresholds(bundle: Bundle) -> Thresholds:
 def _regions(mask: np.ndarray, min_area: int, source: str) -> tuple[np.ndarray, list[Region]]:
     """Connected regions of at least `min_area` pixels, and the mask holding only those.
 
-    Work is done inside each component's bounding box, so the cost follows the defects'
-    size rather than the image's (this runs on every frame).
+    Contours are traced inside each kept component's bounding box, and specks below the
+    minimum area are erased in one vectorised step, so a noisy mask with thousands of specks
+    costs no more than a clean one (this runs on every frame).
     """
     if not mask.any():
         return mask, []
     _, labels, stats, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=8)
-    kept = mask.copy()
+    small = stats[:, cv2.CC_STAT_AREA] < max(min_area, 1)
+    small[0] = False  # label 0 is the background, already False in the mask
+    kept = mask & ~small[labels] if small.any() else mask
     regions = []
-    for label in range(1, len(stats)):
+    for label in np.flatnonzero(~small[1:]) + 1:
         left, top, width, height, area = (int(v) for v in stats[label])
         window = labels[top : top + height, left : left + width] == label
-        if area < min_area:
-            kept[top : top + height, left : left + width][window] = False
-            continue
         contours, _ = cv2.findContours(
             window.view(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE, offset=(left, top)
         )

@@ -143,3 +143,14 @@ def test_cuda_request_without_cuda_is_a_clear_error() -> None:
         pytest.skip("this onnxruntime has CUDA; the error path needs a CPU-only build")
     with pytest.raises(ProviderError, match=r"install onnxruntime-gpu"):
         choose_providers("cuda")
+
+
+def test_specks_below_the_minimum_area_are_erased_and_large_regions_kept() -> None:
+    from engine.inspector import _regions
+
+    mask = np.zeros((300, 300), bool)
+    mask[::7, ::7] = True  # single-pixel specks on a grid
+    mask[100:150, 51:250] = True  # no speck touches it
+    kept, regions = _regions(mask, 20, "segmentation")
+    assert [r.bbox for r in regions] == [(51, 100, 199, 50)]
+    assert kept.sum() == regions[0].area_px == 199 * 50

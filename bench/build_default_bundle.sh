@@ -21,7 +21,7 @@ step() {
   echo "== $name took $((SECONDS - start)) s"
 }
 step unet "$BIN/station-train" unet --data "$DATA" --category metal_nut --out "$NEW" \
-  --name metal_nut-default --checkpoints "$WORK/checkpoints" --epochs 250
+  --name metal_nut-default --checkpoints "$WORK/checkpoints"
 step anomaly "$BIN/station-train" anomaly --data "$DATA" --category metal_nut --out "$NEW" \
   --name metal_nut-default --backbone-weights "$WEIGHTS"
 step evaluate "$BIN/station-train" evaluate --bundle "$NEW" --data "$DATA" \

@@ -1,6 +1,7 @@
 """U-Net training on the tiny generated dataset: split, training, export, bundle, Inspector."""
 
 import argparse
+import dataclasses
 import json
 from collections import Counter
 from pathlib import Path
@@ -191,3 +192,28 @@ def test_cross_validation_trains_and_scores_every_fold(tiny_mvtec: Path, tmp_pat
     ]
     assert not set(tested[0]) & set(tested[1])
     assert json.loads((tmp_path / "kfold.json").read_text())["folds"] == 2
+    assert report["per_fold"][0]["training"]["epochs_run"] == 1
+
+
+def test_cross_validation_keeps_finished_folds_and_refuses_another_recipe(
+    tiny_mvtec: Path, tmp_path: Path
+) -> None:
+    from training.evaluate_segmentation import cross_validate
+
+    config = train_unet.TrainConfig(
+        epochs=1, size=64, depth=3, base_width=8, val_every=1, precision="fp32", time_limit_min=0
+    )
+    first = cross_validate(config, tiny_mvtec.parent, tiny_mvtec.name, tmp_path, folds=2)
+    onnx_files = sorted(tmp_path.glob("fold_*/bundle/*.onnx"))
+    written = [f.stat().st_mtime_ns for f in onnx_files]
+    (tmp_path / "fold_1" / "report" / "metrics.json").unlink()  # as if stopped in fold 1
+
+    again = cross_validate(config, tiny_mvtec.parent, tiny_mvtec.name, tmp_path, folds=2)
+    assert again["per_fold"][0] == first["per_fold"][0]
+    assert onnx_files[0].stat().st_mtime_ns == written[0]  # fold 0 was not retrained
+    assert onnx_files[1].stat().st_mtime_ns != written[1]  # fold 1 was finished again
+    assert again["per_fold"][1]["training"]["epochs_run"] == 1
+
+    other = dataclasses.replace(config, lr=config.lr / 2)
+    with pytest.raises(ValueError, match=r"fold_0.*last\.pt.*lr"):
+        cross_validate(other, tiny_mvtec.parent, tiny_mvtec.name, tmp_path, folds=2)

@@ -199,6 +199,41 @@ def evaluate_segmentation(
     return summary
 
 
+# settings that change only how fast a fold trains, not what it learns
+_SPEED_SETTINGS = ("time_limit_min", "precision", "threads", "workers")
+
+
+def _fold_checkpoint(path: Path, config: Any) -> dict | None:
+    """The last checkpoint of a fold trained before with the same recipe, to resume from.
+
+    Raises ValueError naming the checkpoint when it holds another recipe: mixing two recipes in
+    one report would make its mean meaningless.
+    """
+    if not path.exists():
+        return None
+    from training.train_unet import load_checkpoint
+
+    checkpoint = load_checkpoint(path)
+    wanted = dataclasses.asdict(config)
+    changed = sorted(
+        key
+        for key, value in checkpoint["config"].items()
+        if key not in _SPEED_SETTINGS and wanted.get(key) != value
+    )
+    if changed:
+        raise ValueError(
+            f"{path}: this fold was trained with other settings ({', '.join(changed)}); "
+            "give another --report folder or delete this one"
+        )
+    return checkpoint
+
+
+def _training_record(bundle_path: Path) -> dict[str, Any]:
+    """How a fold's training went (epochs run, best epoch, why it stopped, seconds)."""
+    training = load_bundle(bundle_path).manifest["models"]["segmentation"]["training"]
+    return {k: training.get(k) for k in ("epochs_run", "best_epoch", "stopped", "train_seconds")}
+
+
 def cross_validate(
     config: Any,
     data_root: Path | str,
@@ -211,7 +246,9 @@ def cross_validate(
 
     `config` is a `training.train_unet.TrainConfig`. Writes `out_dir/fold_<i>/` (bundle,
     checkpoints, report) and `out_dir/kfold.json`; returns mean and standard deviation over
-    folds of the mean Dice and of the image-level recall, with each fold's numbers.
+    folds of the mean Dice and of the image-level recall, with each fold's numbers. Run again
+    on the same `out_dir`, it keeps the folds already evaluated and resumes an interrupted one
+    from its last checkpoint, so a multi-hour run survives a stop.
     """
     from training.train_unet import train_bundle  # torch is needed only here
 
@@ -221,6 +258,14 @@ def cross_validate(
     per_fold = []
     for split in kfold_splits(samples, cat_dir, folds, config.seed, config.val_fraction):
         fold_dir = out_dir / f"fold_{split['fold']}"
+        resume = _fold_checkpoint(fold_dir / "checkpoints" / "last.pt", config)
+        metrics = fold_dir / "report" / "metrics.json"
+        if resume is not None and metrics.exists():
+            log.info(
+                "fold %d of %d: done before, report kept (%s)", split["fold"] + 1, folds, metrics
+            )
+            per_fold.append(json.loads(metrics.read_text(encoding="utf-8")))
+            continue
         log.info("fold %d of %d", split["fold"] + 1, folds)
         train_bundle(
             config,
@@ -229,6 +274,7 @@ def cross_validate(
             split,
             fold_dir / "bundle",
             fold_dir / "checkpoints",
+            resume,
             device=device,
             name=f"{category}-unet-fold{split['fold']}",
         )
@@ -259,8 +305,11 @@ def cross_validate(
             for t in types
         },
         "per_fold": [
-            {k: f[k] for k in ("dice_mean", "image_recall", "false_reject_rate", "per_type")}
-            for f in per_fold
+            {
+                **{k: f[k] for k in ("dice_mean", "image_recall", "false_reject_rate", "per_type")},
+                "training": _training_record(out_dir / f"fold_{i}" / "bundle"),
+            }
+            for i, f in enumerate(per_fold)
         ],
     }
     (out_dir / "kfold.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
@@ -355,7 +404,7 @@ def run(args: argparse.Namespace) -> int:
                 gallery=not args.no_gallery,
                 provider=args.provider,
             )
-    except (BundleError, DatasetError, ImageReadError) as exc:
+    except (BundleError, DatasetError, ImageReadError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(json.dumps(shown, indent=2))

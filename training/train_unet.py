@@ -79,7 +79,7 @@ class TrainConfig:
     size: int = 256
     base_width: int = 16
     depth: int = 4
-    epochs: int = 150
+    epochs: int = 250
     patience: int = 30
     val_every: int = 10
     crop: int = 0

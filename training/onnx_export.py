@@ -8,7 +8,7 @@ import onnxruntime as ort
 import torch
 
 log = logging.getLogger(__name__)
-OPSET = 17
+OPSET = 18  # the lowest opset torch's export-based (dynamo) exporter writes natively
 
 
 def export_onnx(
@@ -18,10 +18,13 @@ def export_onnx(
     input_name: str,
     output_names: list[str],
 ) -> Path:
-    """Export `model` (eval mode, on CPU) so the batch axis of input and outputs is dynamic."""
+    """Export `model` (eval mode, on CPU) so the batch axis of input and outputs is dynamic.
+
+    Uses torch's export-based (dynamo) exporter, which replaced the deprecated TorchScript one;
+    the weights are written inside the .onnx file, so a bundle model stays one file.
+    """
     path = Path(path)
     model = model.eval().cpu()
-    dynamic = {input_name: {0: "batch"}, **{name: {0: "batch"} for name in output_names}}
     with torch.no_grad():
         torch.onnx.export(
             model,
@@ -29,9 +32,11 @@ def export_onnx(
             str(path),
             input_names=[input_name],
             output_names=output_names,
-            dynamic_axes=dynamic,
+            dynamic_shapes=({0: torch.export.Dim("batch")},),
             opset_version=OPSET,
-            dynamo=False,
+            dynamo=True,
+            external_data=False,
+            verbose=False,
         )
     log.info("exported %s (%.1f MB)", path, path.stat().st_size / 1e6)
     return path

@@ -263,11 +263,13 @@ class ResultStore:
                 (time.time(),),
             )
 
-    def done_frame_ids(self, source: str) -> set[str]:
-        """Frame ids of `source` already stored (inspected or failed), for resuming a run."""
+    def done_frame_ids(self, source: str, bundle_digest: str | None = None) -> set[str]:
+        """Frame ids of `source` already stored (inspected or failed), for resuming a run;
+        with `bundle_digest`, only those that bundle produced."""
+        where, params = _filters(source=source, bundle_digest=bundle_digest)
         with self._cursor() as db:
             rows = db.execute(
-                "SELECT DISTINCT frame_id FROM inspections WHERE source = ?", (source,)
+                f"SELECT DISTINCT frame_id FROM inspections{where}", params
             ).fetchall()
         return {row[0] for row in rows}
 

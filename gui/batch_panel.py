@@ -16,6 +16,8 @@ class BatchPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.label = QLabel("No folder run")
+        self.label.setWordWrap(True)
+        self._title, self._watching = "", False
         self.bar = QProgressBar()
         self.bar.setFormat("%v / %m")
         self.pause = QPushButton(icon("pause"), "Pause", checkable=True)
@@ -48,12 +50,20 @@ class BatchPanel(QWidget):
         self.pause.setEnabled(running)
         self.cancel.setEnabled(running)
 
-    def start(self, name: str) -> None:
-        self.label.setText(f"Folder run: {name}")
+    def start(self, name: str, watching: bool = False, skipped: int = 0) -> None:
+        """A folder run began; `skipped` images were inspected before and are passed over."""
+        self._watching = watching
+        self._title = f"Watching {name} for new images" if watching else f"Folder run: {name}"
+        if skipped:
+            self._title += f" ({skipped} inspected before, passed over)"
+        self.label.setText(self._title)
         self.bar.setRange(0, 0)  # busy until the source says how many frames it has
         self.bar.setValue(0)
 
     def set_progress(self, done: int, total: int) -> None:
+        if self._watching:  # no end to count towards: the bar stays busy, the label counts
+            self.label.setText(f"{self._title}: {done} inspected")
+            return
         if total:
             self.bar.setRange(0, total)
         self.bar.setValue(done)

@@ -7,7 +7,9 @@ thresholds (`engine.inspector.decide`) and draws overlays (`engine.overlay.rende
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QThread, QTimer
@@ -28,6 +30,7 @@ from engine.inspector import Inspector, decide
 from engine.overlay import MODES, render_overlay
 from engine.recorder import Recorder, new_run_id, open_store, source_key
 from engine.result import Thresholds
+from engine.sources import FrameSource, open_source
 from engine.store import ResultStore, StoreError
 from gui import source_picker
 from gui.assets import icon
@@ -153,6 +156,14 @@ class MainWindow(QMainWindow):
         self.act_run = a("&Start / stop", self.toggle_run, "Space", "start")
         self.act_step = a("Single &step", self.step, "S", "step")
         self.act_pause = a("&Pause / resume folder run", self.toggle_pause, "P", "pause")
+        self.act_watch = a("&Watch folders for new images", self._remember_folder_options)
+        self.act_skip = a("S&kip images already inspected", self._remember_folder_options)
+        for action, on in (
+            (self.act_watch, self.settings.watch_folder),
+            (self.act_skip, self.settings.skip_inspected),
+        ):
+            action.setCheckable(True)
+            action.setChecked(on)
         self.act_fit = a("&Fit image to window", self.view.fit, "0", "fit")
         self.act_full = a("F&ull screen", self.toggle_full_screen, "F11", "fullscreen")
         self.act_operator = a("&Operator mode", self.toggle_operator_mode, "F10", "operator")
@@ -169,7 +180,10 @@ class MainWindow(QMainWindow):
         file_menu.addActions([self.act_csv, self.act_json])
         file_menu.addSeparator()
         file_menu.addAction(self.act_quit)
-        menus.addMenu("&Run").addActions([self.act_run, self.act_step, self.act_pause])
+        run_menu = menus.addMenu("&Run")
+        run_menu.addActions([self.act_run, self.act_step, self.act_pause])
+        run_menu.addSeparator()
+        run_menu.addActions([self.act_watch, self.act_skip])
         view_menu = menus.addMenu("&View")
         view_menu.addActions([self.act_fit, self.act_full, self.act_operator])
         menus.addMenu("&Settings").addAction(self.act_settings)
@@ -337,6 +351,7 @@ class MainWindow(QMainWindow):
             self.errors.add_error("Cannot start: choose a source first (File menu or drop it here)")
             return False
         kind = source_picker.source_kind(self.source)
+        opener, skipped = self._folder_opener() if kind == "folder" else (open_source, 0)
         recorder = None
         if self.results is not None:
             mode = self.view_settings.overlay_mode
@@ -359,6 +374,7 @@ class MainWindow(QMainWindow):
             recorder=recorder,
             realtime=kind == "video",
             start_paused=paused,
+            open_source_fn=opener,
         )
         run.inspected.connect(self._inspected)
         run.frame_failed.connect(self._frame_failed)
@@ -370,11 +386,34 @@ class MainWindow(QMainWindow):
         self.status.reset_rate()
         self.status.set_dropped(0)
         if kind == "folder":
-            self.batch.start(Path(self.source).name)
+            self.batch.start(Path(self.source).name, self.settings.watch_folder, skipped)
             self.batch.set_running(True, paused)
         self._show_running(True)
         self._start_thread(run)
         return True
+
+    def _folder_opener(self) -> tuple[Callable[[str], FrameSource], int]:
+        """How this run opens its folder (watched or not, never reading the station's own output
+        folder), passing over the images the store holds for it from this bundle; and how many
+        those are."""
+        skip: set[str] = set()
+        if self.settings.skip_inspected and self.results is not None:
+            skip = self.results.done_frame_ids(
+                source_key(self.source), self.inspector.bundle.digest
+            )
+        opener = functools.partial(
+            open_source,
+            watch=self.settings.watch_folder,
+            skip_ids=skip,
+            exclude=[self.settings.output_dir] if self.settings.output_dir else [],
+        )
+        return opener, len(skip)
+
+    def _remember_folder_options(self) -> None:
+        """Applies from the next folder run; kept for the next shift."""
+        self.settings.watch_folder = self.act_watch.isChecked()
+        self.settings.skip_inspected = self.act_skip.isChecked()
+        self.settings.save(self.qsettings)
 
     def stop(self) -> None:
         """Stop at once from the operator's view: the thread finishes its current frame on its

@@ -33,6 +33,8 @@ class StationSettings:
     last_source: str = ""
     overlay_mode: str = "mask"
     opacity: float = 0.45
+    watch_folder: bool = False  # a folder run waits for new images until stopped
+    skip_inspected: bool = True  # a folder run passes over images this bundle already inspected
 
     @classmethod
     def load(cls, store: QSettings) -> StationSettings:
@@ -40,8 +42,7 @@ class StationSettings:
         for f in fields(cls):
             default = f.default
             value = store.value(f"station/{f.name}", default)
-            # INI files give strings back; convert to the field's type.
-            values[f.name] = float(value) if isinstance(default, float) else str(value)
+            values[f.name] = _typed(value, default)
         settings = cls(**values)
         if settings.archive not in ARCHIVE_CHOICES:
             settings.archive = "ng"
@@ -54,6 +55,13 @@ class StationSettings:
         for name, value in asdict(self).items():
             store.setValue(f"station/{name}", value)
         store.sync()
+
+
+def _typed(value: object, default: object) -> object:
+    """A value read back from QSettings as the type of its default (INI files give strings)."""
+    if isinstance(default, bool):
+        return str(value).lower() in ("true", "1")
+    return float(value) if isinstance(default, float) else str(value)
 
 
 def _thresholds_key(bundle_digest: str) -> str:

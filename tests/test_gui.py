@@ -364,6 +364,49 @@ def test_ng_images_are_archived_to_the_output_folder(qtbot, window, tmp_path):
     assert archived.is_relative_to(tmp_path / "out")
 
 
+def test_a_folder_run_passes_over_images_this_bundle_already_inspected(qtbot, window, tmp_path):
+    folder = write_parts(tmp_path / "parts", "ONO")
+    run_to_end(qtbot, window, folder)
+    write_parts(folder, "ONONN")  # the line added part_03 and part_04
+
+    assert window.start(paused=True)
+    assert window.batch.label.text() == "Folder run: parts (3 inspected before, passed over)"
+    window.toggle_pause()
+    qtbot.waitUntil(lambda: window.run is None, timeout=RUN_TIMEOUT_MS)
+    frames = [r.frame_id for r in window.results.records()]
+    assert frames[3:] == ["part_03.png", "part_04.png"] and len(frames) == 5
+    assert window.batch.label.text() == "Last run done: 2 frame(s)"
+
+    window.act_skip.trigger()  # the engineer wants the whole folder again
+    assert StationSettings.load(window.qsettings).skip_inspected is False
+    run_to_end(qtbot, window, folder)
+    assert len(window.results.records()) == 10
+
+
+def test_a_watched_folder_is_inspected_as_images_arrive(qtbot, qsettings, tiny_bundle, tmp_path):
+    folder = write_parts(tmp_path / "line", "O")
+    # the station's output folder sits inside the watched one: its archive must not be re-read
+    window = open_window(qtbot, qsettings, tiny_bundle, folder / "station-out")
+    window.settings.archive = "all"
+    window.act_watch.trigger()
+    assert StationSettings.load(qsettings).watch_folder is True
+    window.set_source(str(folder))
+    assert window.start()
+    qtbot.waitUntil(lambda: len(window.results.records()) == 1, timeout=RUN_TIMEOUT_MS)
+
+    cv2.imwrite(str(folder / "part_01.png"), part(True))
+    qtbot.waitUntil(lambda: len(window.results.records()) == 2, timeout=RUN_TIMEOUT_MS)
+    qtbot.wait(1500)  # three polls: archived copies would have been picked up by now
+    rows = window.results.records()
+    assert [(r.frame_id, r.verdict) for r in rows] == [("part_00.png", "OK"), ("part_01.png", "NG")]
+    assert all(Path(r.image_path).is_relative_to(folder / "station-out") for r in rows)
+    assert window.run is not None  # still watching
+    assert window.batch.label.text().endswith("2 inspected")
+    window.stop()
+    window.close()
+    assert not window.threads
+
+
 def test_overlay_mode_redraws_the_current_image(qtbot, window, tmp_path):
     image = tmp_path / "one.png"
     cv2.imwrite(str(image), part(defect=True))

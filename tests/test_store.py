@@ -122,6 +122,8 @@ def test_done_frame_ids_per_source_include_failures(store):
     assert store.done_frame_ids("/data/parts") == {"a.png", "b.png"}
     assert store.done_frame_ids("/nowhere") == set()
     assert store.bundle_digests("/data/parts") == {"abc123"}
+    assert store.done_frame_ids("/data/parts", bundle_digest="abc123") == {"a.png"}
+    assert store.done_frame_ids("/data/parts", bundle_digest="another") == set()
 
 
 def test_rows_survive_reopening(tmp_path):

@@ -125,6 +125,21 @@ def test_augmentation_moves_image_and_mask_together() -> None:
         assert not np.array_equal(out_mask, mask)  # it did rotate
 
 
+def test_per_image_dice_weighs_a_missed_small_defect_like_a_large_one() -> None:
+    target = torch.zeros(3, 1, 32, 32)
+    target[0, 0, 2:30, 2:30] = 1  # a flipped part: the whole nut
+    target[1, 0, 10:12, 10:14] = 1  # a thin scratch
+    logits = torch.where(target > 0, 20.0, -20.0)
+    logits[1] = -20.0  # the scratch is missed
+    logits[2, 0, 0, 0] = 20.0  # one false pixel on the good image
+    pooled = train_unet.soft_dice_loss(logits, target, "batch")
+    per_image = train_unet.soft_dice_loss(logits, target, "image")
+    assert pooled < 0.02  # the scratch's 8 pixels vanish among the flip's 784
+    assert per_image == pytest.approx(0.5, abs=0.06)  # one of two defective images missed
+    good_only = train_unet.soft_dice_loss(logits[2:], target[2:], "image")
+    assert float(good_only) == 0.0  # good images are left to the BCE term
+
+
 def test_seeded_runs_repeat_and_resume_continues(tiny_mvtec: Path, tmp_path: Path) -> None:
     assert _train(tiny_mvtec, tmp_path / "a", "--epochs", "2") == 0
     assert _train(tiny_mvtec, tmp_path / "b", "--epochs", "2") == 0
@@ -178,8 +193,17 @@ def test_cross_validation_trains_and_scores_every_fold(tiny_mvtec: Path, tmp_pat
     config = train_unet.TrainConfig(
         epochs=1, size=64, depth=3, base_width=8, val_every=1, precision="fp32", time_limit_min=0
     )
+    alone = cross_validate(
+        config, tiny_mvtec.parent, tiny_mvtec.name, tmp_path, folds=2, only_fold=1
+    )
+    assert not (tmp_path / "fold_0").exists() and not (tmp_path / "kfold.json").exists()
+    fold_1_model = next((tmp_path / "fold_1" / "bundle").glob("*.onnx"))
+    written = fold_1_model.stat().st_mtime_ns
+
     report = cross_validate(config, tiny_mvtec.parent, tiny_mvtec.name, tmp_path, folds=2)
     assert len(report["per_fold"]) == 2
+    assert fold_1_model.stat().st_mtime_ns == written  # the fold run alone was kept
+    assert report["per_fold"][1]["dice_mean"] == alone["dice_mean"]
     for key in ("dice_mean", "image_recall", "false_reject_rate"):
         values = [fold[key] for fold in report["per_fold"]]
         assert report[key]["mean"] == pytest.approx(np.mean(values))

@@ -241,6 +241,7 @@ def cross_validate(
     out_dir: Path | str,
     folds: int = 5,
     device: Any = None,
+    only_fold: int | None = None,
 ) -> dict[str, Any]:
     """Retrain one bundle per stratified fold and evaluate each on its own test fold.
 
@@ -249,6 +250,10 @@ def cross_validate(
     folds of the mean Dice and of the image-level recall, with each fold's numbers. Run again
     on the same `out_dir`, it keeps the folds already evaluated and resumes an interrupted one
     from its last checkpoint, so a multi-hour run survives a stop.
+
+    `only_fold` trains and evaluates that fold alone and returns its metrics without writing
+    `kfold.json`, so folds can run in parallel processes or on other machines; a later run
+    without it keeps them all and writes the summary.
     """
     from training.train_unet import train_bundle  # torch is needed only here
 
@@ -257,6 +262,8 @@ def cross_validate(
     samples = list_samples(cat_dir)
     per_fold = []
     for split in kfold_splits(samples, cat_dir, folds, config.seed, config.val_fraction):
+        if only_fold is not None and split["fold"] != only_fold:
+            continue
         fold_dir = out_dir / f"fold_{split['fold']}"
         resume = _fold_checkpoint(fold_dir / "checkpoints" / "last.pt", config)
         metrics = fold_dir / "report" / "metrics.json"
@@ -283,6 +290,8 @@ def cross_validate(
                 fold_dir / "bundle", data_root, category, fold_dir / "report", gallery=False
             )
         )
+    if only_fold is not None:
+        return per_fold[0]
 
     def spread(key: str) -> dict[str, float]:
         values = [f[key] for f in per_fold]
@@ -347,6 +356,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="instead of --bundle: retrain and evaluate on K stratified folds "
         "(5 is usual); the training options below apply to every fold",
     )
+    parser.add_argument(
+        "--fold",
+        type=int,
+        default=None,
+        metavar="I",
+        help="with --kfold: run only fold I (0-based), to spread folds over processes or "
+        "machines; run again without --fold on the same --report to write the summary",
+    )
     parser.add_argument("--no-gallery", action="store_true", help="skip the overlay PNGs")
     parser.add_argument(
         "--provider",
@@ -379,6 +396,8 @@ def run(args: argparse.Namespace) -> int:
 
             if not args.category:
                 raise DatasetError("--kfold needs --category")
+            if args.fold is not None and not 0 <= args.fold < args.kfold:
+                raise ValueError(f"--fold {args.fold} is not one of folds 0 to {args.kfold - 1}")
             try:
                 report = cross_validate(
                     config_from_args(args),
@@ -387,12 +406,13 @@ def run(args: argparse.Namespace) -> int:
                     args.report,
                     args.kfold,
                     args.device,
+                    args.fold,
                 )
             except ParityError as exc:
                 raise BundleError(str(exc)) from None
+            per_type = "dice_per_type" if args.fold is None else "per_type"
             shown = {
-                k: report[k]
-                for k in ("dice_mean", "image_recall", "false_reject_rate", "dice_per_type")
+                k: report[k] for k in ("dice_mean", "image_recall", "false_reject_rate", per_type)
             }
         else:
             category = args.category or _bundle_category(args.bundle)

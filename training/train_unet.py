@@ -65,6 +65,7 @@ INPUT_NAME = "image"
 OUTPUT_NAME = "probability"
 PARITY_LIMIT = 1e-4
 PRECISIONS = ("auto", "mixed", "fp32")
+DICE_POOLING = ("batch", "image")
 
 
 class ParityError(Exception):
@@ -90,6 +91,7 @@ class TrainConfig:
     val_fraction: float = 0.2
     test_fraction: float = 0.2
     mirror_prob: float = 0.0
+    dice_pooling: str = "batch"
     max_val_false_reject: float = 0.0
     time_limit_min: float = 27.0
     precision: str = "auto"
@@ -246,6 +248,14 @@ def add_config_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGro
         "good one; in trials it lowered mean Dice (default %(default)s)",
     )
     parser.add_argument(
+        "--dice-pooling",
+        choices=DICE_POOLING,
+        default=defaults.dice_pooling,
+        help="soft Dice term of the loss: 'batch' pools every pixel of the batch, so large "
+        "defects weigh most; 'image' averages the Dice of each defective image, so a small "
+        "defect counts as much as a whole flipped part (default %(default)s)",
+    )
+    parser.add_argument(
         "--max-val-false-reject",
         type=float,
         default=defaults.max_val_false_reject,
@@ -298,17 +308,30 @@ def _seed_everything(seed: int) -> None:
     np.random.seed(seed % 2**32)
 
 
-def soft_dice_loss(logits: torch.Tensor, target: torch.Tensor, eps: float = 1.0) -> torch.Tensor:
-    """1 - soft Dice over the whole batch (pooled pixels), so good images only add to the
-    denominator and tiny defects still carry weight."""
+def soft_dice_loss(
+    logits: torch.Tensor, target: torch.Tensor, pooling: str = "batch", eps: float = 1.0
+) -> torch.Tensor:
+    """1 - soft Dice. Pooled over the batch, good images only add to the denominator; per
+    image, the mean over the defective images (good ones are left to the BCE term), so a thin
+    scratch weighs as much as a whole flipped part."""
     prob = torch.sigmoid(logits.float())
-    inter = (prob * target).sum()
-    return 1 - (2 * inter + eps) / (prob.sum() + target.sum() + eps)
+    if pooling == "batch":
+        inter = (prob * target).sum()
+        return 1 - (2 * inter + eps) / (prob.sum() + target.sum() + eps)
+    pixels = tuple(range(1, prob.ndim))
+    truth = target.sum(pixels)
+    defective = truth > 0
+    if not defective.any():
+        return prob.new_zeros(())
+    dice = (2 * (prob * target).sum(pixels) + eps) / (prob.sum(pixels) + truth + eps)
+    return 1 - dice[defective].mean()
 
 
-def dice_bce_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+def dice_bce_loss(
+    logits: torch.Tensor, target: torch.Tensor, pooling: str = "batch"
+) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(logits.float(), target) + soft_dice_loss(
-        logits, target
+        logits, target, pooling
     )
 
 
@@ -319,6 +342,7 @@ def validation_dice(
     samples: list[Sample],
     device: torch.device,
     amp_dtype: torch.dtype | None = None,
+    dice_pooling: str = "batch",
 ) -> tuple[float, float]:
     """(score, loss): score is the mean over strata (each defect type, and good) of the
     per-image Dice at probability 0.5, at model resolution; an empty prediction on an empty
@@ -330,7 +354,7 @@ def validation_dice(
     for images, targets in loader:
         with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
             logits = model(images.to(device, memory_format=torch.channels_last))
-        losses.append(float(dice_bce_loss(logits, targets.to(device))))
+        losses.append(float(dice_bce_loss(logits, targets.to(device), dice_pooling)))
         predicted = (logits > 0).cpu().numpy()[:, 0]
         for pred, truth in zip(predicted, targets.numpy()[:, 0] > 0.5, strict=True):
             dice, _ = overlap_scores(pred, truth)
@@ -406,6 +430,7 @@ def train_one_epoch(
     scaler: torch.amp.GradScaler,
     device: torch.device,
     amp_dtype: torch.dtype | None = None,
+    dice_pooling: str = "batch",
 ) -> float:
     """One pass over `loader` (mixed precision if `amp_dtype`; gradients clipped); returns the
     mean loss."""
@@ -416,7 +441,7 @@ def train_one_epoch(
         targets = targets.to(device)
         with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
             logits = model(images)
-        loss = dice_bce_loss(logits, targets)
+        loss = dice_bce_loss(logits, targets, dice_pooling)
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         scaler.unscale_(optimizer)
@@ -514,12 +539,14 @@ def fit(
         )
         record = {
             "epoch": epoch,
-            "train_loss": train_one_epoch(model, loader, optimizer, scaler, device, amp_dtype),
+            "train_loss": train_one_epoch(
+                model, loader, optimizer, scaler, device, amp_dtype, config.dice_pooling
+            ),
         }
         record["lr"] = optimizer.param_groups[0]["lr"]
         if epoch % config.val_every == 0 or epoch == config.epochs:
             record["val_dice"], record["val_loss"] = validation_dice(
-                model, val_loader, val_samples, device, amp_dtype
+                model, val_loader, val_samples, device, amp_dtype, config.dice_pooling
             )
             if record["val_dice"] > progress["best_score"]:
                 progress.update(best_score=record["val_dice"], best_epoch=epoch)

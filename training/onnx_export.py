@@ -10,6 +10,10 @@ import torch
 log = logging.getLogger(__name__)
 OPSET = 18  # the lowest opset torch's export-based (dynamo) exporter writes natively
 
+# the exporter's graph passes log every rewrite at INFO, which buries a training run's progress
+for _name in ("onnx_ir", "onnxscript"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
+
 
 def export_onnx(
     model: torch.nn.Module,

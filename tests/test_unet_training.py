@@ -140,6 +140,14 @@ def test_per_image_dice_weighs_a_missed_small_defect_like_a_large_one() -> None:
     assert float(good_only) == 0.0  # good images are left to the BCE term
 
 
+def test_early_stopping_is_off_by_default_and_waits_for_the_second_half() -> None:
+    default = train_unet.TrainConfig().patience
+    assert not train_unet.stalled(default, spent=0.9, epochs_since_best=200)
+    assert not train_unet.stalled(30, spent=0.4, epochs_since_best=100)  # first half: noise
+    assert not train_unet.stalled(30, spent=0.6, epochs_since_best=30)
+    assert train_unet.stalled(30, spent=0.6, epochs_since_best=31)
+
+
 def test_seeded_runs_repeat_and_resume_continues(tiny_mvtec: Path, tmp_path: Path) -> None:
     assert _train(tiny_mvtec, tmp_path / "a", "--epochs", "2") == 0
     assert _train(tiny_mvtec, tmp_path / "b", "--epochs", "2") == 0

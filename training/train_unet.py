@@ -81,7 +81,7 @@ class TrainConfig:
     base_width: int = 16
     depth: int = 4
     epochs: int = 250
-    patience: int = 30
+    patience: int = 0
     val_every: int = 10
     crop: int = 0
     batch_size: int = 8
@@ -186,9 +186,11 @@ def add_config_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGro
         "--patience",
         type=int,
         default=defaults.patience,
-        help="stop after this many epochs without a better validation Dice; checked only in "
-        "the second half of the schedule, when the learning rate is low enough for validation "
-        "to settle (default %(default)s)",
+        help="stop after this many epochs without a better validation Dice, checked only in "
+        "the second half of the schedule; 0 = off. Off by default: the cosine schedule keeps "
+        "improving the model until its low-rate end, and stopping on an early peak of the "
+        "noisy validation Dice cost 5-fold cross-validation folds up to 0.4 Dice "
+        "(default %(default)s)",
     )
     parser.add_argument(
         "--val-every",
@@ -423,6 +425,12 @@ def cosine_lr(peak: float, fraction: float) -> float:
     return floor + 0.5 * (peak - floor) * (1 + math.cos(math.pi * fraction))
 
 
+def stalled(patience: int, spent: float, epochs_since_best: int) -> bool:
+    """Early stopping: `patience` epochs (0 = never) without a better validation Dice, counted
+    only once half the budget is `spent`: at a high learning rate validation Dice swings widely."""
+    return patience > 0 and spent > 0.5 and epochs_since_best > patience
+
+
 def train_one_epoch(
     model: UNet,
     loader: DataLoader,
@@ -518,8 +526,7 @@ def fit(
     for epoch in bar:
         # the fraction of the budget spent when this epoch ends, by epochs or by the clock
         spent = max(epoch / config.epochs, (time.perf_counter() - start + epoch_s) / limit_s)
-        # armed for the second half only: at a high learning rate validation Dice swings widely
-        if spent > 0.5 and epoch - progress["best_epoch"] > config.patience:
+        if stalled(config.patience, spent, epoch - progress["best_epoch"]):
             stopped = "early stopping"
             break
         if spent > 1 and epoch > 1 and epoch < config.epochs:

@@ -257,6 +257,8 @@ def cross_validate(
     """
     from training.train_unet import train_bundle  # torch is needed only here
 
+    if only_fold is not None and not 0 <= only_fold < folds:
+        raise ValueError(f"fold {only_fold} is not one of folds 0 to {folds - 1}")
     out_dir = Path(out_dir)
     cat_dir = category_dir(data_root, category)
     samples = list_samples(cat_dir)
@@ -396,8 +398,6 @@ def run(args: argparse.Namespace) -> int:
 
             if not args.category:
                 raise DatasetError("--kfold needs --category")
-            if args.fold is not None and not 0 <= args.fold < args.kfold:
-                raise ValueError(f"--fold {args.fold} is not one of folds 0 to {args.kfold - 1}")
             try:
                 report = cross_validate(
                     config_from_args(args),

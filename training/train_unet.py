@@ -18,7 +18,6 @@ import argparse
 import dataclasses
 import logging
 import math
-import os
 import shlex
 import sys
 import time
@@ -36,6 +35,7 @@ from tqdm import tqdm
 from engine.bundle import Bundle, BundleError, load_bundle, write_model
 from engine.imageio import ImageReadError
 from engine.inspector import Inspector
+from training.cpu_load import cpu_threads
 from training.mvtec import (
     DatasetError,
     Sample,
@@ -283,9 +283,9 @@ def add_config_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGro
         "--threads",
         type=int,
         default=defaults.threads,
-        help="CPU threads for torch; 0 = the cores other processes leave idle (by the 1-minute "
-        "load average), at least 1: on a shared CPU, more threads than free cores make every "
-        "step several times slower (default %(default)s)",
+        help="CPU threads for torch; 0 = the cores other processes leave idle (sampled for half "
+        "a second at the start), at least 1: on a shared CPU, more threads than free cores make "
+        "every step several times slower (default %(default)s)",
     )
     parser.add_argument(
         "--precision",
@@ -409,14 +409,6 @@ def mixed_precision_dtype(device: torch.device, precision: str) -> torch.dtype |
         or getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()
     )
     return torch.bfloat16 if precision == "mixed" or native else None
-
-
-def cpu_threads(requested: int) -> int:
-    """`requested`, or for 0 the number of cores not busy with other processes (at least 1)."""
-    if requested > 0:
-        return requested
-    cores = os.cpu_count() or 1
-    return int(min(cores, max(1, cores - round(os.getloadavg()[0]))))
 
 
 def cosine_lr(peak: float, fraction: float) -> float:

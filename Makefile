@@ -39,7 +39,7 @@ test: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
-# Rebuilds the default bundle and samples from the real data (about an hour on 2 CPU cores).
+# Rebuilds the default bundle and samples from the real data (about 32 minutes on 2 CPU cores).
 bundle: $(VENV)/.dev
 	bench/build_default_bundle.sh
 

@@ -20,8 +20,8 @@ def busy_cores(interval_s: float = 0.5) -> float:
     """Cores other processes keep busy now, sampled over `interval_s`.
 
     The 1-minute load average lags: a command that ended seconds ago still counts, which once
-    made a training run pick 1 thread on an idle 2-core machine and take twice as long. Where
-    /proc/stat is missing (not Linux) the load average is the fallback.
+    made a training run pick 1 thread on a 2-core machine whose other work had just ended, and
+    take twice as long. Where /proc/stat is missing (not Linux) the load average is the fallback.
     """
     if not PROC_STAT.exists():
         return os.getloadavg()[0]

@@ -37,4 +37,4 @@ def cpu_threads(requested: int) -> int:
     if requested > 0:
         return requested
     cores = os.cpu_count() or 1
-    return int(min(cores, max(1, cores - round(busy_cores()))))
+    return min(cores, max(1, cores - round(busy_cores())))

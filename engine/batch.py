@@ -1,40 +1,33 @@
 """Batch inspection of a source (folder, video, image or camera) into an output folder.
 
-Used by the `station-inspect` CLI: it inspects every frame and records it through
-`engine.recorder` (overlays, an archive of NG originals, a results-store row for every result
-and every failure). A frame already in the store for the same source is skipped, so a run that was
-killed resumes where it stopped without inspecting any image twice.
+Used by the `station-inspect` CLI. It drives the station core (`engine.station`) like the window
+and the service do, with a recipe made from the command line: every frame is inspected and
+recorded (overlays, an archive of NG originals, a results-store row for every result and every
+failure). A frame this bundle already inspected for the same source is passed over, so a run
+that was killed resumes where it stopped without inspecting any image twice; another bundle on
+the same output folder inspects the source anew, and each bundle's summary counts its own rows.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from engine.events import FrameFailed, ResultReady
 from engine.inspector import Inspector
-from engine.recorder import Recorder, open_store, source_key
-from engine.sources import (
-    CameraSource,
-    FolderSource,
-    Frame,
-    FrameSource,
-    ImageFileSource,
-    SourceDisconnected,
-    open_source,
-)
+from engine.recipes import Recipe
+from engine.recorder import open_store
+from engine.sources import FrameSource
+from engine.station import RunSummary, Station, TriggerMode
 from engine.store import ERROR, ResultStore
 
 log = logging.getLogger(__name__)
-
-
-class BatchError(Exception):
-    """The batch run cannot start (e.g. the output folder holds another bundle's results)."""
 
 
 @dataclass
@@ -66,6 +59,7 @@ class BatchSummary:
     ok: int
     ng: int
     errors: int  # frames that could not be inspected
+    dropped: int = 0  # live frames replaced by newer ones before they could be inspected
     ng_ids: list[str] = field(default_factory=list)
     failures: list[dict[str, str]] = field(default_factory=list)  # frame_id, origin, error
     skipped_files: list[str] = field(default_factory=list)  # non-image files in the folder
@@ -92,152 +86,102 @@ def run_batch(
     store: ResultStore | None = None,
     watch: bool = False,
     poll_interval: float = 0.5,
+    realtime: bool = False,
     progress: Callable[[BatchProgress], None] | None = None,
     cancel: threading.Event | None = None,
 ) -> BatchSummary:
-    """Inspect every frame of `source` not yet in the store and return a summary.
+    """Inspect every frame of `source` that this bundle has not inspected yet; a summary.
 
-    `source` is a spec for `open_source` or an open FrameSource (which the run closes).
-
-    Overlays go to OUT/overlays (policy `overlays`: all, ng or none), NG originals to OUT/ng,
-    results to `store` (default OUT/results.sqlite). Setting `cancel` stops after the current
-    frame (and wakes a watched folder). Raises SourceError if the source cannot be opened,
-    BatchError if OUT holds results of another bundle for this source, StoreError if the
-    database cannot be written; a bad frame is recorded and the run goes on.
+    `source` is a spec for `open_source` or an open FrameSource (which the run closes). The run
+    is the station core's continuous mode (file-arrival mode with `watch`). Overlays go to
+    OUT/overlays (policy `overlays`: all, ng or none), NG originals to OUT/ng, results to
+    `store` (default OUT/results.sqlite). Setting `cancel` stops after the current frame (and
+    wakes a watched folder). Raises SourceError if the source cannot be opened, StoreError if
+    the database cannot be written; a bad frame is recorded and the run goes on.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     own_store = store is None
     store = store or open_store(out_dir)
+    cancel = cancel or threading.Event()
+    bundle = inspector.bundle
+    recipe = Recipe(
+        id=bundle.name,
+        bundle=str(bundle.source),
+        overlays=overlays,
+        archive="ng" if archive_ng else "none",
+        overlay_mode=overlay_mode,
+    )
     try:
-        recorder = Recorder(
-            store,
-            out_dir,
-            source_key(source),
-            inspector.bundle,
-            overlays=overlays,
-            originals="ng" if archive_ng else "none",
-            overlay_mode=overlay_mode,
-        )
-        run = _Run(inspector, recorder)
-        return run.execute(source, watch, poll_interval, progress, cancel or threading.Event())
+        station = Station(store, out_dir)
+        station.prepare(recipe, "station inspect", inspector)
+        if progress is not None:
+            station.subscribe(functools.partial(_report, progress))
+        # After each part (progress may set `cancel`) and, for an idle watched folder, by polling.
+        station.subscribe(lambda _event: cancel.is_set() and station.stop())
+        ended = threading.Event()
+        watcher = threading.Thread(target=_stop_on, args=(cancel, ended, station), daemon=True)
+        watcher.start()
+        try:
+            mode = TriggerMode.FILE if watch else TriggerMode.CONTINUOUS
+            run = station.run(source, mode, poll_interval=poll_interval, realtime=realtime)
+        finally:
+            ended.set()
+            watcher.join()
+        summary = _summary(station, run, inspector)
+        summary.cancelled = cancel.is_set()
+        return summary
     finally:
         if own_store:
             store.close()
 
 
-class _Run:
-    """State of one batch run; split out of run_batch to keep each step small."""
+def _stop_on(cancel: threading.Event, ended: threading.Event, station: Station) -> None:
+    while not ended.wait(0.05):
+        if cancel.is_set():
+            station.stop()
+            return
 
-    def __init__(self, inspector: Inspector, recorder: Recorder) -> None:
-        self.inspector = inspector
-        self.bundle = inspector.bundle
-        self.recorder = recorder
-        self.key = recorder.source
-        self.out_dir = recorder.out_dir
-        self.store = recorder.store
-        self.run_id = recorder.run_id
-        self.latencies: list[float] = []
 
-    def execute(
-        self,
-        spec: str | Path | FrameSource,
-        watch: bool,
-        poll_interval: float,
-        progress: Callable[[BatchProgress], None] | None,
-        cancel: threading.Event,
-    ) -> BatchSummary:
-        others = self.store.bundle_digests(self.key) - {self.bundle.digest}
-        if others:
-            raise BatchError(
-                f"{self.out_dir}: holds results of {self.key} from another bundle "
-                f"(digest {sorted(others)[0][:12]}); use a new output folder"
+def _report(progress: Callable[[BatchProgress], None], event: object) -> None:
+    if isinstance(event, ResultReady | FrameFailed):
+        part = event.part
+        progress(
+            BatchProgress(
+                part.done, part.expected, part.frame.id, part.verdict, part.error, part.latency_ms
             )
-        done = self.store.done_frame_ids(self.key)
-        started = time.perf_counter()
-        if isinstance(spec, FrameSource):
-            source = spec
-        else:
-            source = open_source(
-                spec,
-                watch,
-                skip_ids=done,
-                exclude=[self.out_dir],
-                stop=cancel,
-                poll_interval=poll_interval,
-            )
-        live = isinstance(source, CameraSource)
-        # archive originals of files byte for byte; decoded video/camera frames as PNG
-        self.recorder.copy_files = isinstance(source, FolderSource | ImageFileSource)
-        total = source.expected
-        if done and not live:
-            log.info("%s: resuming, %d frame(s) already inspected", self.key, len(done))
-        inspected, source_error = 0, None
-        with source:
-            try:
-                for frame in source:
-                    if cancel.is_set():
-                        break
-                    if frame.id in done and not live:  # only for a source opened by the caller
-                        continue
-                    if live:  # camera ids restart at 0 on each opening: make them unique
-                        frame.id = f"{self.run_id}/{frame.id}"
-                    verdict, error, latency = self._handle(frame)
-                    inspected += 1
-                    if progress:
-                        progress(BatchProgress(inspected, total, frame.id, verdict, error, latency))
-            except SourceDisconnected as exc:
-                log.error("%s", exc)
-                source_error = str(exc)
-        summary = self._summary(inspected, 0 if live else len(done), source_error)
-        summary.skipped_files = list(getattr(source, "skipped", []))
-        summary.cancelled = cancel.is_set()
-        summary.wall_s = time.perf_counter() - started
-        return summary
-
-    def _handle(self, frame: Frame) -> tuple[str, str | None, float | None]:
-        """Inspect and record one frame; returns (verdict, error, latency in ms)."""
-        if frame.error is not None:
-            log.warning("%s: %s", frame.origin, frame.error)
-            self.recorder.record_failure(frame, frame.error)
-            return ERROR, frame.error, None
-        try:
-            result = self.inspector.inspect(frame.image)
-        except Exception as exc:  # any model/conversion failure is this frame's, not the run's
-            message = f"inspection failed: {exc}"
-            log.warning("%s: %s", frame.origin, message)
-            self.recorder.record_failure(frame, message)
-            return ERROR, message, None
-        timings = {"decode": frame.decode_ms, **result.timings_ms}
-        clock = time.perf_counter()
-        error = self.recorder.record(frame, result, timings)
-        latency = sum(timings.values()) + (time.perf_counter() - clock) * 1000
-        self.latencies.append(latency)
-        return result.verdict.value, error, latency
-
-    def _summary(self, inspected: int, resumed: int, source_error: str | None) -> BatchSummary:
-        records = self.store.records(source=self.key)
-        latencies = np.array(self.latencies)
-        return BatchSummary(
-            run_id=self.run_id,
-            source=self.key,
-            out_dir=str(self.out_dir),
-            bundle_name=self.bundle.name,
-            bundle_digest=self.bundle.digest,
-            providers=self.inspector.providers,
-            inspected=inspected,
-            resumed=resumed,
-            total=len(records),
-            ok=sum(r.verdict == "OK" for r in records),
-            ng=sum(r.verdict == "NG" for r in records),
-            errors=sum(r.verdict == ERROR for r in records),
-            ng_ids=[r.frame_id for r in records if r.verdict == "NG"],
-            failures=[
-                {"frame_id": r.frame_id, "origin": r.origin, "error": r.error}
-                for r in records
-                if r.error
-            ],
-            mean_ms=float(latencies.mean()) if latencies.size else None,
-            p95_ms=float(np.percentile(latencies, 95)) if latencies.size else None,
-            source_error=source_error,
         )
+
+
+def _summary(station: Station, run: RunSummary, inspector: Inspector) -> BatchSummary:
+    """Counts over every stored frame of the source by this bundle (earlier runs included, so a
+    resumed run reports the whole folder); latencies over this run."""
+    digest = inspector.bundle.digest
+    records = [r for r in station.store.records(source=run.source) if r.bundle_digest == digest]
+    latencies = np.array(run.latencies_ms, dtype=float)
+    return BatchSummary(
+        run_id=run.run_id,
+        source=run.source,
+        out_dir=str(station.archive_dir),
+        bundle_name=inspector.bundle.name,
+        bundle_digest=digest,
+        providers=inspector.providers,
+        inspected=run.inspected,
+        resumed=run.resumed,
+        total=len(records),
+        ok=sum(r.verdict == "OK" for r in records),
+        ng=sum(r.verdict == "NG" for r in records),
+        errors=sum(r.verdict == ERROR for r in records),
+        dropped=run.dropped,
+        ng_ids=[r.frame_id for r in records if r.verdict == "NG"],
+        failures=[
+            {"frame_id": r.frame_id, "origin": r.origin, "error": r.error}
+            for r in records
+            if r.error
+        ],
+        skipped_files=run.skipped_files,
+        mean_ms=float(latencies.mean()) if latencies.size else None,
+        p95_ms=float(np.percentile(latencies, 95)) if latencies.size else None,
+        wall_s=run.wall_s,
+        source_error=run.source_error,
+    )

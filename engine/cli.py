@@ -20,7 +20,7 @@ from pathlib import Path
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from engine.batch import BatchError, BatchProgress, BatchSummary, run_batch
+from engine.batch import BatchProgress, BatchSummary, run_batch
 from engine.bundle import BundleError, load_bundle
 from engine.inspector import Inspector
 from engine.overlay import MODES
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         inspector = Inspector(load_bundle(args.bundle), args.provider)
         summary = _run(inspector, args)
         paths = _write_reports(summary, args.out)
-    except (BundleError, ProviderError, SourceError, StoreError, BatchError, OSError) as exc:
+    except (BundleError, ProviderError, SourceError, StoreError, OSError) as exc:
         log.error("%s", exc)
         return EXIT_ERROR
     except KeyboardInterrupt:
@@ -189,6 +189,8 @@ def _print_summary(summary: BatchSummary, paths: dict[str, Path]) -> None:
             else ""
         ),
     ]
+    if summary.dropped:
+        lines.append(f"Live frames not inspected (newer frame came first): {summary.dropped}")
     if summary.mean_ms is not None:
         lines.append(
             f"Latency per image: mean {summary.mean_ms:.1f} ms, p95 {summary.p95_ms:.1f} ms"

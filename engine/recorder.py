@@ -19,7 +19,7 @@ from engine.bundle import Bundle
 from engine.imageio import write_image
 from engine.overlay import render_overlay
 from engine.result import InspectionResult, Verdict
-from engine.sources import CameraSource, Frame, FrameSource
+from engine.sources import Frame
 from engine.store import ResultStore
 
 log = logging.getLogger(__name__)
@@ -36,16 +36,6 @@ def new_run_id() -> str:
     return time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
 
 
-def source_key(spec: str | Path | FrameSource) -> str:
-    """How a source is named in the store: the absolute path of files, the spec of cameras."""
-    if isinstance(spec, CameraSource):
-        return spec.name
-    text = spec.name if isinstance(spec, FrameSource) else str(spec)
-    if text.isdigit() or "://" in text:
-        return text
-    return str(Path(text).resolve())
-
-
 def output_name(frame_id: str, suffix: str = ".png") -> PurePosixPath:
     """Relative output path for a frame: its id made safe (no absolute or '..' parts), with
     `suffix` appended unless the id already ends with it (so a.jpg and a.png cannot collide)."""
@@ -54,6 +44,16 @@ def output_name(frame_id: str, suffix: str = ".png") -> PurePosixPath:
     if path.suffix.lower() != suffix:
         path = path.with_name(path.name + suffix)
     return path
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What recording one frame gave: its row id, why an image could not be saved (or None),
+    and the latency from `started` to the row being ready (None without `started`)."""
+
+    row_id: int
+    error: str | None = None
+    latency_ms: float | None = None
 
 
 def open_store(output_dir: str | Path) -> ResultStore:
@@ -67,8 +67,9 @@ def open_store(output_dir: str | Path) -> ResultStore:
 class Recorder:
     """Records one run's frames into `store`, saving images under `out_dir`:
     `overlays/` the engine's overlay (policy `overlays`), `ng/` and `all/` the originals of NG
-    and OK parts (policy `originals`). With `copy_files` originals that came from files are
-    copied byte for byte, keeping their suffix; otherwise the decoded frame is written as PNG.
+    and OK parts (policy `originals`). Originals of frames read from a file (`Frame.path`) are
+    copied byte for byte, keeping their suffix; decoded video and camera frames are written as
+    PNG.
 
     Safe to call from a worker thread: the store serialises its own access.
     """
@@ -81,7 +82,6 @@ class Recorder:
     overlays: str = "ng"
     originals: str = "ng"
     overlay_mode: str = "mask"
-    copy_files: bool = False
 
     def __post_init__(self) -> None:
         for name in ("overlays", "originals"):
@@ -90,35 +90,57 @@ class Recorder:
         self.out_dir = Path(self.out_dir)
 
     def record(
-        self, frame: Frame, result: InspectionResult, timings: dict[str, float] | None = None
-    ) -> str | None:
+        self,
+        frame: Frame,
+        result: InspectionResult,
+        timings: dict[str, float] | None = None,
+        *,
+        started: float | None = None,
+        **trigger: object,
+    ) -> Recorded:
         """Save the frame's images as the policies say and store its row with `timings`
-        (default: the result's) plus the time spent saving (`overlay`, `archive`).
+        (default: the result's) plus the time spent saving (`overlay`, `archive`); `trigger`
+        holds the store's trigger columns (part_id, job_id, recipe_id, trigger_time). With
+        `started` (a time.perf_counter() reading: the trigger or the frame's arrival) the row
+        gets the latency from then to the result ready to store.
 
-        Returns why an image could not be saved, or None. The row is stored either way (with
-        that error), so the verdict is never lost; StoreError is raised if it cannot be.
+        The row is stored even when an image could not be saved (with that error), so the
+        verdict is never lost; StoreError is raised if the row cannot be stored.
         """
         timings = dict(result.timings_ms if timings is None else timings)
         overlay_path, image_path, error = self._save(frame, result, timings)
-        self.store.add_result(
+        latency = _latency(started)
+        row_id = self.store.add_result(
             result,
             timings_ms=timings,
             overlay_path=_str(overlay_path),
             image_path=_str(image_path),
             error=error,
             **self._common(frame.id, frame.origin, frame.timestamp),
+            latency_ms=latency,
+            **trigger,
         )
-        return error
+        return Recorded(row_id, error, latency)
 
-    def record_failure(self, frame: Frame | None, message: str, origin: str | None = None) -> None:
+    def record_failure(
+        self,
+        frame: Frame | None,
+        message: str,
+        origin: str | None = None,
+        *,
+        started: float | None = None,
+        **trigger: object,
+    ) -> Recorded:
         """Store a frame that could not be inspected, or (`frame` None) a failure of the source
-        itself, noted under `origin` (default: the source key)."""
+        itself, noted under `origin` (default: the source key); `started` and `trigger` as for
+        `record`."""
         if frame is None:
-            self.store.add_failure(error=message, **self._common("-", origin or self.source))
+            common = self._common("-", origin or self.source)
         else:
-            self.store.add_failure(
-                error=message, **self._common(frame.id, frame.origin, frame.timestamp)
-            )
+            common = self._common(frame.id, frame.origin, frame.timestamp)
+        latency = _latency(started)
+        row_id = self.store.add_failure(error=message, **common, latency_ms=latency, **trigger)
+        return Recorded(row_id, message, latency)
 
     def _common(
         self, frame_id: str, origin: str, frame_time: float | None = None
@@ -158,8 +180,8 @@ class Recorder:
         return overlay_path, image_path, None
 
     def _archive(self, frame: Frame, folder: str) -> Path:
-        if self.copy_files:
-            origin = Path(frame.origin)
+        if frame.path is not None:
+            origin = Path(frame.path)
             target = self.out_dir / folder / output_name(frame.id, origin.suffix.lower())
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(origin, target)
@@ -167,6 +189,10 @@ class Recorder:
         target = self.out_dir / folder / output_name(frame.id)
         _write(target, frame.image)
         return target
+
+
+def _latency(started: float | None) -> float | None:
+    return None if started is None else (time.perf_counter() - started) * 1000
 
 
 def _applies(policy: str, is_ng: bool) -> bool:

@@ -95,6 +95,7 @@ class Frame:
     image: np.ndarray | None = None
     error: str | None = None
     decode_ms: float = 0.0
+    path: str | None = None  # the file this frame was read from (image and folder sources)
 
 
 def natural_key(text: str) -> list[int | str]:
@@ -108,19 +109,51 @@ def _decode(path: Path, frame_id: str, timestamp: float) -> Frame:
     try:
         image = read_image(path)
     except ImageReadError as exc:
-        return Frame(frame_id, timestamp, str(path), error=exc.reason)
-    return Frame(frame_id, timestamp, str(path), image, decode_ms=_ms_since(start))
+        return Frame(frame_id, timestamp, str(path), error=exc.reason, path=str(path))
+    return Frame(frame_id, timestamp, str(path), image, decode_ms=_ms_since(start), path=str(path))
 
 
 def _ms_since(start: float) -> float:
     return (time.perf_counter() - start) * 1000.0
 
 
+SOURCE_KINDS = ("image", "folder", "video", "camera")
+
+
+def classify(spec: str | Path) -> str:
+    """The kind of source `spec` names: 'camera' (a digit string or a stream URL), 'folder',
+    'video' (by extension) or 'image' (anything else). The one place sources are classified."""
+    text = str(spec)
+    if text.isdigit() or urlsplit(text).scheme.lower() in CAMERA_URL_SCHEMES:
+        return "camera"
+    path = Path(text)
+    if path.is_dir():
+        return "folder"
+    return "video" if path.suffix.lower() in VIDEO_EXTENSIONS else "image"
+
+
+def source_key(spec: str | Path) -> str:
+    """How a source is named in the store: the absolute path of files, the spec of cameras."""
+    text = str(spec)
+    return text if classify(text) == "camera" else str(Path(text).resolve())
+
+
 class FrameSource(ABC):
-    """Iterator of Frames with `close()`; also a context manager."""
+    """Iterator of Frames with `close()`; also a context manager.
+
+    A source describes itself: `kind` (one of SOURCE_KINDS), `live` (frames come at the
+    source's pace and are gone if not taken: a camera, or a video played as one) and `key`
+    (its name in the results store). Frames of image and folder sources carry their file `path`.
+    """
 
     #: Human-readable description of the source (a path or camera spec), used in messages.
     name: str = ""
+    kind: str = ""
+    live: bool = False
+
+    @property
+    def key(self) -> str:
+        return source_key(self.name)
 
     @abstractmethod
     def __iter__(self) -> Iterator[Frame]: ...
@@ -147,6 +180,8 @@ class FrameSource(ABC):
 
 class ImageFileSource(FrameSource):
     """A single image file: one Frame whose id is the file name."""
+
+    kind = "image"
 
     def __init__(self, path: Path | str, skip_ids: Collection[str] = ()) -> None:
         self.path = Path(path)
@@ -176,6 +211,8 @@ class FolderSource(FrameSource):
     `close()` is called (or `stop` is set); a new file is read once its size and modification
     time stop changing, so half-written files are not decoded.
     """
+
+    kind = "folder"
 
     def __init__(
         self,
@@ -316,9 +353,17 @@ class _CaptureSource(FrameSource):
 
 
 class VideoFileSource(_CaptureSource):
-    """Frames of a video file. Frame id = frame index; timestamp = position in the video (s)."""
+    """Frames of a video file. Frame id = frame index; timestamp = position in the video (s).
 
-    def __init__(self, path: Path | str, skip_ids: Collection[str] = ()) -> None:
+    With `realtime` the video stands in for a camera: each frame is delivered at its
+    presentation time, stamped with the wall-clock time it arrived, and the source is live.
+    """
+
+    kind = "video"
+
+    def __init__(
+        self, path: Path | str, skip_ids: Collection[str] = (), *, realtime: bool = False
+    ) -> None:
         path = Path(path)
         if not path.is_file():
             raise SourceError(f"{path}: video file not found")
@@ -328,6 +373,8 @@ class VideoFileSource(_CaptureSource):
             raise SourceError(f"{path}: cannot open video (unsupported or corrupt file)")
         super().__init__(capture, str(path))
         self._skip = set(skip_ids)
+        self.live = realtime
+        self._closed = threading.Event()
         count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
         # Container frame counts are estimates for some codecs; only use plausible ones.
         self._count = count if count > 0 else None
@@ -338,9 +385,14 @@ class VideoFileSource(_CaptureSource):
             return None
         return sum(1 for i in range(self._count) if str(i) not in self._skip)
 
+    def close(self) -> None:
+        self._closed.set()
+        super().close()
+
     def __iter__(self) -> Iterator[Frame]:
         index = 0
-        while True:
+        first: tuple[float, float] | None = None  # (video time, clock) of the first frame
+        while not self._closed.is_set():
             frame_id = str(index)
             if frame_id in self._skip:
                 # grab() advances without decoding, so resuming a long video stays cheap.
@@ -355,7 +407,14 @@ class VideoFileSource(_CaptureSource):
                 return
             # After a read, POS_MSEC is the presentation time of the frame just decoded.
             position_s = self._capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
-            yield Frame(frame_id, position_s, self.name, image, decode_ms=_ms_since(start))
+            decode_ms = _ms_since(start)
+            if self.live:
+                first = first or (position_s, time.perf_counter())
+                due = first[1] + position_s - first[0]
+                if self._closed.wait(max(0.0, due - time.perf_counter())):
+                    return
+                position_s = time.time()  # arrival time, as a camera stamps it
+            yield Frame(frame_id, position_s, self.name, image, decode_ms=decode_ms)
             index += 1
 
 
@@ -368,6 +427,9 @@ class CameraSource(_CaptureSource):
     URL streams get open and read timeouts so a dead network camera cannot block forever.
     """
 
+    kind = "camera"
+    live = True
+
     def __init__(
         self,
         target: int | str,
@@ -378,6 +440,7 @@ class CameraSource(_CaptureSource):
     ) -> None:
         self.retries = retries
         self.retry_delay = retry_delay
+        self.target = str(target)
         name = f"camera {target}" if isinstance(target, int) else str(target)
         if isinstance(target, str) and urlsplit(target).scheme in CAMERA_URL_SCHEMES:
             params = [
@@ -394,6 +457,10 @@ class CameraSource(_CaptureSource):
             raise SourceError(f"{name}: cannot open camera (not connected, busy or wrong address)")
         super().__init__(capture, name)
         self._closed = threading.Event()
+
+    @property
+    def key(self) -> str:
+        return self.target  # the spec it was opened with, as `source_key` names cameras
 
     def close(self) -> None:
         self._closed.set()
@@ -433,25 +500,25 @@ def open_source(
     exclude: Collection[Path | str] = (),
     stop: threading.Event | None = None,
     poll_interval: float = 0.5,
+    realtime: bool = False,
 ) -> FrameSource:
-    """Open the source `spec` names: a digit string is a camera index, a URL with a stream scheme
-    a camera URL, a folder a FolderSource, a video extension a video file, anything else an image.
+    """Open the source `spec` names, of the kind `classify` gives.
 
     `skip_ids` are frame ids to pass over without decoding (resume); `exclude`, `stop` and
-    `poll_interval` apply to folders (e.g. exclude an output folder inside the source folder).
+    `poll_interval` apply to folders (e.g. exclude an output folder inside the source folder);
+    `realtime` plays a video file at its own rate as a live camera stand-in.
     """
     text = str(spec)
-    if text.isdigit():
-        return CameraSource(int(text))
-    if urlsplit(text).scheme.lower() in CAMERA_URL_SCHEMES:
-        return CameraSource(text)
+    kind = classify(text)
+    if kind == "camera":
+        return CameraSource(int(text) if text.isdigit() else text)
     path = Path(text)
     try:
         mode = path.stat().st_mode
     except OSError as exc:
         reason = "not found" if isinstance(exc, FileNotFoundError) else exc.strerror or str(exc)
         raise SourceError(f"{path}: {reason}") from None
-    if stat.S_ISDIR(mode):
+    if kind == "folder" and stat.S_ISDIR(mode):
         return FolderSource(
             path,
             watch=watch,
@@ -460,6 +527,6 @@ def open_source(
             exclude=exclude,
             stop=stop,
         )
-    if path.suffix.lower() in VIDEO_EXTENSIONS:
-        return VideoFileSource(path, skip_ids=skip_ids)
+    if kind == "video":
+        return VideoFileSource(path, skip_ids=skip_ids, realtime=realtime)
     return ImageFileSource(path, skip_ids=skip_ids)

@@ -24,7 +24,7 @@ from typing import Any
 
 from engine.result import InspectionResult
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 ERROR = "ERROR"  # verdict of a frame that could not be inspected
 
 _SCHEMA = """
@@ -46,9 +46,33 @@ CREATE TABLE IF NOT EXISTS inspections (
     bundle_digest TEXT,
     image_path TEXT,
     overlay_path TEXT,
-    error TEXT
+    error TEXT,
+    part_id TEXT,
+    job_id TEXT,
+    recipe_id TEXT,
+    trigger_time REAL,
+    latency_ms REAL
 );
 CREATE INDEX IF NOT EXISTS inspections_source_frame ON inspections (source, frame_id);
+CREATE TABLE IF NOT EXISTS missed_triggers (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    time REAL NOT NULL,
+    run_id TEXT,
+    recipe_id TEXT,
+    part_id TEXT,
+    job_id TEXT,
+    origin TEXT NOT NULL,
+    reason TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS recipe_switches (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    time REAL NOT NULL,
+    from_recipe TEXT,
+    to_recipe TEXT NOT NULL,
+    bundle_digest TEXT,
+    requested_by TEXT NOT NULL,
+    error TEXT
+);
 CREATE TABLE IF NOT EXISTS counter_resets (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     time REAL NOT NULL,
@@ -82,6 +106,48 @@ class Record:
     bundle_digest: str | None
     image_path: str | None
     overlay_path: str | None
+    error: str | None
+    part_id: str | None = None
+    job_id: str | None = None
+    recipe_id: str | None = None
+    trigger_time: float | None = None
+    latency_ms: float | None = None  # trigger (or frame arrival) to the result stored
+
+
+# Columns added after schema version 1, with their SQL types: an older file gets them on open.
+_ADDED_COLUMNS = {
+    "part_id": "TEXT",
+    "job_id": "TEXT",
+    "recipe_id": "TEXT",
+    "trigger_time": "REAL",
+    "latency_ms": "REAL",
+}
+
+
+@dataclass
+class MissedTrigger:
+    """A trigger that came while the station could not take it: never silently dropped."""
+
+    id: int
+    time: float
+    run_id: str | None
+    recipe_id: str | None
+    part_id: str | None
+    job_id: str | None
+    origin: str
+    reason: str
+
+
+@dataclass
+class RecipeSwitch:
+    """A recipe selection; `error` set when the new recipe could not be loaded (old one kept)."""
+
+    id: int
+    time: float
+    from_recipe: str | None
+    to_recipe: str
+    bundle_digest: str | None
+    requested_by: str
     error: str | None
 
 
@@ -117,9 +183,17 @@ class ResultStore:
             # without an fsync per row.
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+            self._migrate()
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: cannot open results database ({exc})") from None
+
+    def _migrate(self) -> None:
+        """Add the columns a file of an older schema lacks; its rows keep NULL there."""
+        present = {row[1] for row in self._db.execute("PRAGMA table_info(inspections)")}
+        for column, kind in _ADDED_COLUMNS.items():
+            if column not in present:
+                self._db.execute(f"ALTER TABLE inspections ADD COLUMN {column} {kind}")
 
     @property
     def journal_mode(self) -> str:
@@ -159,10 +233,13 @@ class ResultStore:
         image_path: str | None = None,
         overlay_path: str | None = None,
         error: str | None = None,
+        **trigger: Any,
     ) -> int:
         """Store one inspection; returns its row id. `timings_ms` defaults to the result's;
-        `error` notes a problem after inspecting (e.g. the overlay could not be saved)."""
+        `error` notes a problem after inspecting (e.g. the overlay could not be saved);
+        `trigger` holds any of part_id, job_id, recipe_id, trigger_time and latency_ms."""
         return self._insert(
+            **_trigger_columns(trigger),
             run_id=run_id,
             source=source,
             frame_id=frame_id,
@@ -193,9 +270,12 @@ class ResultStore:
         bundle_name: str | None = None,
         bundle_digest: str | None = None,
         timings_ms: dict[str, float] | None = None,
+        **trigger: Any,
     ) -> int:
-        """Store a frame that could not be inspected (verdict ERROR) with the reason."""
+        """Store a frame that could not be inspected (verdict ERROR) with the reason;
+        `trigger` as for `add_result`."""
         return self._insert(
+            **_trigger_columns(trigger),
             run_id=run_id,
             source=source,
             frame_id=frame_id,
@@ -208,15 +288,70 @@ class ResultStore:
             timings=json.dumps(timings_ms) if timings_ms is not None else None,
         )
 
-    def _insert(self, **values: Any) -> int:
+    def _insert(self, table: str = "inspections", **values: Any) -> int:
         values["time"] = time.time()
         names = ", ".join(values)
         marks = ", ".join("?" * len(values))
         with self._cursor() as db:
             cursor = db.execute(
-                f"INSERT INTO inspections ({names}) VALUES ({marks})", list(values.values())
+                f"INSERT INTO {table} ({names}) VALUES ({marks})", list(values.values())
             )
             return int(cursor.lastrowid)
+
+    def add_missed_trigger(
+        self,
+        *,
+        origin: str,
+        reason: str,
+        run_id: str | None = None,
+        recipe_id: str | None = None,
+        part_id: str | None = None,
+        job_id: str | None = None,
+    ) -> int:
+        """Store a trigger the station could not take (busy, or not in a state to)."""
+        return self._insert(
+            "missed_triggers",
+            run_id=run_id,
+            recipe_id=recipe_id,
+            part_id=part_id,
+            job_id=job_id,
+            origin=origin,
+            reason=reason,
+        )
+
+    def missed_triggers(self, *, run_id: str | None = None) -> list[MissedTrigger]:
+        where, params = _filters(run_id=run_id)
+        names = ", ".join(f.name for f in fields(MissedTrigger))
+        with self._cursor() as db:
+            rows = db.execute(
+                f"SELECT {names} FROM missed_triggers{where} ORDER BY id", params
+            ).fetchall()
+        return [MissedTrigger(*row) for row in rows]
+
+    def add_recipe_switch(
+        self,
+        *,
+        to_recipe: str,
+        requested_by: str,
+        from_recipe: str | None = None,
+        bundle_digest: str | None = None,
+        error: str | None = None,
+    ) -> int:
+        """Store a recipe selection, whether it took effect (`error` None) or not."""
+        return self._insert(
+            "recipe_switches",
+            from_recipe=from_recipe,
+            to_recipe=to_recipe,
+            bundle_digest=bundle_digest,
+            requested_by=requested_by,
+            error=error,
+        )
+
+    def recipe_switches(self) -> list[RecipeSwitch]:
+        names = ", ".join(f.name for f in fields(RecipeSwitch))
+        with self._cursor() as db:
+            rows = db.execute(f"SELECT {names} FROM recipe_switches ORDER BY id").fetchall()
+        return [RecipeSwitch(*row) for row in rows]
 
     def recent(
         self, limit: int | None = 50, *, source: str | None = None, verdict: str | None = None
@@ -302,6 +437,16 @@ class ResultStore:
         rows = [asdict(record) for record in self.records()]
         path.write_text(json.dumps(rows, indent=1), encoding="utf-8")
         return path
+
+
+_TRIGGER_COLUMNS = frozenset(_ADDED_COLUMNS)
+
+
+def _trigger_columns(values: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(values) - _TRIGGER_COLUMNS
+    if unknown:
+        raise TypeError(f"unknown result column(s): {', '.join(sorted(unknown))}")
+    return values
 
 
 def _filters(**conditions: str | None) -> tuple[str, list[Any]]:

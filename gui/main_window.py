@@ -7,9 +7,7 @@ thresholds (`engine.inspector.decide`) and draws overlays (`engine.overlay.rende
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
-from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QThread, QTimer
@@ -26,12 +24,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.events import PartResult, RecipeFailed
 from engine.inspector import Inspector, decide
 from engine.overlay import MODES, render_overlay
-from engine.recorder import Recorder, new_run_id, open_store, source_key
+from engine.recipes import Recipe, RecipeError
+from engine.recorder import open_store
 from engine.result import Thresholds
-from engine.sources import FrameSource, open_source
+from engine.sources import FrameSource, classify, source_key
+from engine.station import Display, Station, TriggerMode
 from engine.store import ResultStore, StoreError
+from engine.vision_states import VisionState
 from gui import source_picker
 from gui.assets import icon
 from gui.batch_panel import BatchPanel
@@ -44,7 +46,7 @@ from gui.settings import StationSettings, load_thresholds, save_thresholds
 from gui.settings_dialog import PasswordDialog, SettingsDialog
 from gui.status_bar import StationStatusBar
 from gui.verdict_banner import VerdictPanel
-from gui.workers import BundleLoader, Inspected, InspectionRun, ViewSettings
+from gui.workers import BundleLoader, Inspected, StationBridge, StationRun, to_inspected
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +61,12 @@ class MainWindow(QMainWindow):
         self.settings = settings or StationSettings.load(store)
         self.inspector: Inspector | None = None
         self.thresholds: Thresholds | None = None
-        self.view_settings = ViewSettings(
-            overlay_mode=self.settings.overlay_mode, opacity=self.settings.opacity
-        )
+        self.display = Display(self.settings.overlay_mode, self.settings.opacity)
         self.source = self.settings.last_source
-        self.run: InspectionRun | None = None
+        self.run: StationRun | None = None
+        self.station: Station | None = None
+        self.bridge: StationBridge | None = None
+        self.batch_done = 0
         self.loader: BundleLoader | None = None
         self.results: ResultStore | None = None
         self.current: Inspected | None = None
@@ -158,9 +161,11 @@ class MainWindow(QMainWindow):
         self.act_pause = a("&Pause / resume folder run", self.toggle_pause, "P", "pause")
         self.act_watch = a("&Watch folders for new images", self._remember_folder_options)
         self.act_skip = a("S&kip images already inspected", self._remember_folder_options)
+        self.act_video_live = a("Play videos as a live &camera", self._remember_folder_options)
         for action, on in (
             (self.act_watch, self.settings.watch_folder),
             (self.act_skip, self.settings.skip_inspected),
+            (self.act_video_live, self.settings.video_as_camera),
         ):
             action.setCheckable(True)
             action.setChecked(on)
@@ -183,7 +188,7 @@ class MainWindow(QMainWindow):
         run_menu = menus.addMenu("&Run")
         run_menu.addActions([self.act_run, self.act_step, self.act_pause])
         run_menu.addSeparator()
-        run_menu.addActions([self.act_watch, self.act_skip])
+        run_menu.addActions([self.act_watch, self.act_skip, self.act_video_live])
         view_menu = menus.addMenu("&View")
         view_menu.addActions([self.act_fit, self.act_full, self.act_operator])
         menus.addMenu("&Settings").addAction(self.act_settings)
@@ -201,12 +206,12 @@ class MainWindow(QMainWindow):
         self.mode_box = QComboBox()
         for mode in MODES:
             self.mode_box.addItem(MODE_LABELS[mode], mode)
-        self.mode_box.setCurrentIndex(max(0, MODES.index(self.view_settings.overlay_mode)))
+        self.mode_box.setCurrentIndex(max(0, MODES.index(self.display.mode)))
         self.mode_box.currentIndexChanged.connect(self._overlay_changed)
         self.toolbar.addWidget(self.mode_box)
         self.toolbar.addWidget(QLabel(" Opacity "))
         self.opacity = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100)
-        self.opacity.setValue(round(self.view_settings.opacity * 100))
+        self.opacity.setValue(round(self.display.opacity * 100))
         self.opacity.setFixedWidth(140)
         self.opacity.valueChanged.connect(self._overlay_changed)
         self.toolbar.addWidget(self.opacity)
@@ -241,7 +246,7 @@ class MainWindow(QMainWindow):
         self.thresholds = load_thresholds(
             self.qsettings, inspector.bundle.digest, inspector.thresholds
         )
-        self.view_settings.update(thresholds=self.thresholds)
+        self._prepare_recipe()
         self.status.set_bundle(inspector.bundle.name)
         self.status.set_provider(inspector.main_provider)
         if self.current is None:
@@ -260,22 +265,69 @@ class MainWindow(QMainWindow):
         self.report_error(f"Model bundle not loaded: {message}", origin=self.settings.bundle)
 
     def _open_results(self) -> None:
+        """Open the output folder's store and the station core on it (one per store)."""
         self.stop()  # a run records into the store it started with
-        if self.results is not None:
-            self.results.close()
-            self.results = None
+        self._join_runs()
+        self._close_station()
         try:
             self.results = open_store(self.settings.output_dir)
         except (StoreError, OSError) as exc:
             self.report_error(f"Results store not available, results are not saved: {exc}")
             return
-        counts = self.results.counters()
-        self.counters.set_counts(counts)
+        # Each run archives its images in its own folder beneath the output folder.
+        self.station = Station(self.results, self.settings.output_dir, archive_per_run=True)
+        self.station.display = self.display
+        bridge = self.bridge = StationBridge(self.station)
+        bridge.part_done.connect(self._part_done)
+        bridge.part_failed.connect(self._part_failed)
+        bridge.source_lost.connect(self._source_failed)
+        bridge.dropped.connect(self.status.set_dropped)
+        bridge.recipe_changed.connect(self._recipe_changed)
+        self.counters.set_counts(self.station.counters)
+        if self.inspector is not None:
+            self._prepare_recipe()
+
+    def _window_recipe(self) -> Recipe:
+        """The window's recipe: the bundle and archive policy of the settings."""
+        mode = self.display.mode
+        return Recipe(
+            id=Path(self.settings.bundle).name or "window",
+            bundle=self.settings.bundle,
+            overlays=self.settings.archive,
+            archive=self.settings.archive,
+            overlay_mode=mode if mode != "none" else "mask",  # archived overlays show defects
+        )
+
+    def _prepare_recipe(self) -> None:
+        """Make the window's recipe active with the thresholds the engineer set for this
+        bundle; the Inspector the loader built is handed over, not loaded again."""
+        if self.station is None or self.inspector is None:
+            return
+        recipe = self._window_recipe()
+        try:
+            self.station.prepare(recipe, "window", self.inspector)
+        except RecipeError as exc:
+            self.report_error(str(exc))
+            return
+        self.station.set_thresholds(self.thresholds)
+
+    def _recipe_changed(self, event: object) -> None:
+        if isinstance(event, RecipeFailed):
+            self.errors.add_error(f"Recipe {event.recipe_id} not loaded: {event.reason}")
+
+    def _close_station(self) -> None:
+        if self.bridge is not None:
+            self.bridge.unsubscribe()
+            self.bridge = None
+        self.station = None
+        if self.results is not None:
+            self.results.close()
+            self.results = None
 
     def reset_counters(self) -> None:
-        if self.results is not None:
-            self.results.reset_counters()
-            self.counters.set_counts(self.results.counters())
+        if self.station is not None:
+            self.station.reset_counters()
+            self.counters.set_counts(self.station.counters)
 
     def report_error(self, message: str, origin: str = "station") -> None:
         """Show an error in the panel and log it in the store; the station keeps running."""
@@ -341,121 +393,103 @@ class MainWindow(QMainWindow):
         else:
             self.start()
 
-    def start(self, paused: bool = False) -> bool:
+    def start(self, paused: bool = False, source: FrameSource | None = None) -> bool:
+        """Start a run of the chosen source (or of `source`, already open) on the station core:
+        continuous, or file arrival for a watched folder."""
         if self.running:
             return True
-        if self.inspector is None:
+        if self.inspector is None or self.station is None or self.station.active is None:
             self.errors.add_error("Cannot start: no model bundle is loaded (see Engineer settings)")
             return False
-        if not self.source:
+        if not self.source and source is None:
             self.errors.add_error("Cannot start: choose a source first (File menu or drop it here)")
             return False
-        kind = source_picker.source_kind(self.source)
-        opener, skipped = self._folder_opener() if kind == "folder" else (open_source, 0)
-        recorder = None
-        if self.results is not None:
-            mode = self.view_settings.overlay_mode
-            run_id = new_run_id()
-            recorder = Recorder(  # each run archives in its own folder, overlays beside originals
-                self.results,
-                Path(self.settings.output_dir) / run_id,
-                source_key(self.source),
-                self.inspector.bundle,
-                run_id,
-                overlays=self.settings.archive,
-                originals=self.settings.archive,
-                overlay_mode=mode if mode != "none" else "mask",  # archived overlays show defects
-            )
-        run = InspectionRun(
-            self.inspector,
-            self.source,
-            self.view_settings,
-            live=kind in source_picker.LIVE_KINDS,
-            recorder=recorder,
-            realtime=kind == "video",
-            start_paused=paused,
-            open_source_fn=opener,
+        self._join_runs()  # a stopped run may still be finishing its part
+        if self.station.recipe != self._window_recipe():  # archive or overlay policy changed
+            self._prepare_recipe()
+        if self.station.state in (VisionState.ERROR, VisionState.HALTED):
+            self.station.reset()  # the operator's Start acknowledges the fault
+        kind = source.kind if source is not None else classify(self.source)
+        watching = kind == "folder" and self.settings.watch_folder
+        skipped = 0
+        if kind == "folder" and self.settings.skip_inspected:
+            digest = self.inspector.bundle.digest
+            skipped = len(self.station.store.done_frame_ids(source_key(self.source), digest))
+        run = StationRun(
+            self.station,
+            source if source is not None else self.source,
+            TriggerMode.FILE if watching else TriggerMode.CONTINUOUS,
+            resume=self.settings.skip_inspected,
+            realtime=kind == "video" and self.settings.video_as_camera,
         )
-        run.inspected.connect(self._inspected)
-        run.frame_failed.connect(self._frame_failed)
-        run.source_failed.connect(self._source_failed)
-        run.progress.connect(self.batch.set_progress)
-        run.dropped.connect(self.status.set_dropped)
+        self.station.set_paused(paused)
+        run.cannot_start.connect(self._source_failed)
         run.finished.connect(self._run_finished)
         self.run = run
         self.status.reset_rate()
         self.status.set_dropped(0)
         if kind == "folder":
-            self.batch.start(Path(self.source).name, self.settings.watch_folder, skipped)
+            self.batch.start(Path(self.source).name, watching, skipped)
             self.batch.set_running(True, paused)
         self._show_running(True)
         self._start_thread(run)
         return True
 
-    def _folder_opener(self) -> tuple[Callable[[str], FrameSource], int]:
-        """How this run opens its folder (watched or not, never reading the station's own output
-        folder), passing over the images the store holds for it from this bundle; and how many
-        those are."""
-        skip: set[str] = set()
-        if self.settings.skip_inspected and self.results is not None:
-            skip = self.results.done_frame_ids(
-                source_key(self.source), self.inspector.bundle.digest
-            )
-        opener = functools.partial(
-            open_source,
-            watch=self.settings.watch_folder,
-            skip_ids=skip,
-            exclude=[self.settings.output_dir] if self.settings.output_dir else [],
-        )
-        return opener, len(skip)
-
     def _remember_folder_options(self) -> None:
-        """Applies from the next folder run; kept for the next shift."""
+        """Applies from the next run; kept for the next shift."""
         self.settings.watch_folder = self.act_watch.isChecked()
         self.settings.skip_inspected = self.act_skip.isChecked()
+        self.settings.video_as_camera = self.act_video_live.isChecked()
         self.settings.save(self.qsettings)
 
     def stop(self) -> None:
-        """Stop at once from the operator's view: the thread finishes its current frame on its
-        own (closing the window joins it), and Start can begin a new run right away."""
+        """Stop from the operator's view at once: the core finishes its current part on its
+        thread (and records it); Start waits for that before the next run."""
         if self.run is not None:
-            run, self.run = self.run, None
-            run.stop()
-            self._run_ended(run, "stopped")
+            self.run = None
+            self.station.stop()
+            self._run_ended("stopped")
+
+    def _join_runs(self) -> None:
+        for thread in [t for t in self.threads if isinstance(t, StationRun)]:
+            thread.wait()
 
     def step(self) -> None:
         """One frame, then pause: starts the run paused if none is going."""
         if self.run is None and not self.start(paused=True):
             return
-        self.run.step()
+        self.station.step()
         self.batch.set_running(True, paused=True)
 
     def set_paused(self, paused: bool) -> None:
         if self.run is not None:
-            self.run.set_paused(paused)
+            self.station.set_paused(paused)
 
     def toggle_pause(self) -> None:
         if self.run is not None:
-            self.set_paused(not self.run.paused)
-            self.batch.set_running(True, self.run.paused)
+            self.set_paused(not self.station.paused)
+            self.batch.set_running(True, self.station.paused)
 
     def _source_failed(self, message: str) -> None:
         self.errors.add_error(message)
         self.verdict.banner.show_error(message)
+        if self.station is not None:
+            self.counters.set_counts(self.station.counters)
 
-    def _frame_failed(self, origin: str, message: str) -> None:
-        self.counters.add("ERROR")
-        self.errors.add_error(message)
+    def _part_failed(self, part: PartResult) -> None:
+        self.counters.set_counts(part.counters)
+        self.errors.add_error(f"{part.frame.origin}: {part.error}")
+        self._progress(part)
 
     def _run_finished(self) -> None:
         """A run ended by itself (end of folder or video, source failure)."""
         if self.run is not None and self.run.isFinished():
-            run, self.run = self.run, None
-            self._run_ended(run, "done")
+            self.run = None
+            self._run_ended("done")
 
-    def _run_ended(self, run: InspectionRun, how: str) -> None:
+    def _run_ended(self, how: str) -> None:
         self._show_running(False)
-        self.batch.finish(f"Last run {how}: {run.done} frame(s)")
+        self.batch.finish(f"Last run {how}: {self.batch_done} frame(s)")
 
     def _start_thread(self, thread: QThread) -> None:
         self.threads.add(thread)
@@ -476,13 +510,19 @@ class MainWindow(QMainWindow):
         self.big_start.setText("STOP" if running else "START")
 
     # --- results -------------------------------------------------------------------------------
-    def _inspected(self, entry: Inspected) -> None:
-        self.counters.add(entry.verdict)
+    def _part_done(self, part: PartResult) -> None:
+        entry = to_inspected(part)
+        self.counters.set_counts(part.counters)
         self.history.add(entry)
         self.status.frame_done(entry.latency_ms)
+        self._progress(part)
         self._pending = entry
         if not self._display_timer.isActive():
             self._display_timer.start()
+
+    def _progress(self, part: PartResult) -> None:
+        self.batch_done = part.done
+        self.batch.set_progress(part.done, max(part.expected or 0, part.done))
 
     def _show_pending(self) -> None:
         if self._pending is not None:
@@ -501,7 +541,7 @@ class MainWindow(QMainWindow):
     def _redraw_current(self) -> None:
         if self.current is None or self.current.frame.image is None:
             return
-        _, mode, opacity = self.view_settings.snapshot()
+        mode, opacity = self.display.mode, self.display.opacity
         image = render_overlay(self.current.frame.image, self.current.result, mode, opacity, False)
         self.current.overlay = bgr_to_qimage(image)
         self.view.set_qimage(self.current.overlay)
@@ -510,14 +550,17 @@ class MainWindow(QMainWindow):
     def _overlay_changed(self) -> None:
         mode = self.mode_box.currentData()
         opacity = self.opacity.value() / 100
-        self.view_settings.update(overlay_mode=mode, opacity=opacity)
+        self.display = Display(mode, opacity)
+        if self.station is not None:
+            self.station.display = self.display
         self.settings.overlay_mode, self.settings.opacity = mode, opacity
         self._redraw_current()
 
     def apply_thresholds(self, thresholds: Thresholds) -> None:
         """New thresholds act on the next frames and, at once, on the image on screen."""
         self.thresholds = thresholds
-        self.view_settings.update(thresholds=thresholds)
+        if self.station is not None:
+            self.station.set_thresholds(thresholds)
         if self.current is not None:
             self.current.result = decide(self.current.result, thresholds)
             self._redraw_current()
@@ -619,9 +662,7 @@ class MainWindow(QMainWindow):
         self.threads.clear()
         self.run = self.loader = None
         self.settings.save(self.qsettings)
-        if self.results is not None:
-            self.results.close()
-            self.results = None
+        self._close_station()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.shutdown()

@@ -35,6 +35,9 @@ class StationSettings:
     opacity: float = 0.45
     watch_folder: bool = False  # a folder run waits for new images until stopped
     skip_inspected: bool = True  # a folder run passes over images this bundle already inspected
+    # A video file is inspected frame by frame; as a camera stand-in it plays at its own rate
+    # and the newest frame wins (frames the station could not keep up with are counted).
+    video_as_camera: bool = False
 
     @classmethod
     def load(cls, store: QSettings) -> StationSettings:

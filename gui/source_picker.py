@@ -3,27 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QWidget
 
-from engine.sources import CAMERA_URL_SCHEMES, IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
-
-LIVE_KINDS = ("camera", "video")
-
-
-def source_kind(spec: str) -> str:
-    """'camera', 'video', 'folder' or 'image', by the rules engine.sources.open_source uses."""
-    if spec.isdigit() or urlsplit(spec).scheme.lower() in CAMERA_URL_SCHEMES:
-        return "camera"
-    path = Path(spec)
-    if path.is_dir():
-        return "folder"
-    return "video" if path.suffix.lower() in VIDEO_EXTENSIONS else "image"
+from engine.sources import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, classify
 
 
 def describe(spec: str) -> str:
-    kind = source_kind(spec)
+    kind = classify(spec)
     if kind == "camera":
         return f"camera {spec}"
     return f"{kind}: {Path(spec).name or spec}"
@@ -56,6 +43,6 @@ def ask_camera(parent: QWidget, current: str = "0") -> str:
         parent,
         "Camera",
         "Camera index (0, 1, …) or stream URL (rtsp://…, http://…):",
-        text=current if source_kind(current) == "camera" else "0",
+        text=current if classify(current) == "camera" else "0",
     )
     return text.strip() if ok else ""

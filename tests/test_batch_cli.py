@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 import pytest
 
-from engine.batch import BatchError, run_batch
+from engine.batch import run_batch
 from engine.bundle import load_bundle
 from engine.cli import main
 from engine.inspector import Inspector
@@ -188,17 +188,21 @@ def test_usage_error_exits_2(capsys):
     assert "--bundle" in capsys.readouterr().err
 
 
-def test_out_folder_of_another_bundle_is_refused(tmp_path, tiny_bundle, caplog):
+def test_another_bundle_on_the_same_out_folder_inspects_anew_and_counts_its_own(
+    tmp_path, tiny_bundle
+):
+    """A recipe switch puts two bundles in one store: resume and summaries go by bundle."""
     source = _make_folder(tmp_path / "parts", ok=1, ng=1)
     out = tmp_path / "out"
-    assert (
-        main([str(source), "--bundle", str(tiny_bundle), "--out", str(out), "--no-progress"]) == 0
-    )
+    first = run_batch(Inspector(load_bundle(tiny_bundle), "cpu"), source, out)
     other = make_tiny_bundle(tmp_path / "other", segmentation=False)
-    assert main([str(source), "--bundle", str(other), "--out", str(out), "--no-progress"]) == 2
-    assert "from another bundle" in caplog.text
-    with pytest.raises(BatchError):
-        run_batch(Inspector(load_bundle(other), "cpu"), source, out)
+    second = run_batch(Inspector(load_bundle(other), "cpu"), source, out)
+    again = run_batch(Inspector(load_bundle(other), "cpu"), source, out)
+    assert (first.inspected, second.inspected, again.inspected) == (2, 2, 0)
+    assert (second.total, again.total, again.resumed) == (2, 2, 2)
+    with ResultStore(out / "results.sqlite") as store:
+        digests = [r.bundle_digest for r in store.records()]
+    assert len(digests) == 4 and len(set(digests)) == 2
 
 
 def test_cancelled_run_resumes_without_repeats_or_losses(tmp_path, inspector):
@@ -281,9 +285,13 @@ def test_camera_drop_out_is_reported_not_raised(tmp_path, inspector):
     camera = CameraSource(str(path), retries=1, retry_delay=0.01)  # the video stands in
     summary = run_batch(inspector, camera, tmp_path / "out")
     assert summary.failed and "stopped delivering frames" in summary.source_error
-    assert summary.inspected == 3 and summary.ok == 3 and summary.resumed == 0
-    frame_ids = [r[0] for r in _rows(tmp_path / "out")]
-    assert frame_ids == [f"{summary.run_id}/{i}" for i in range(3)]  # unique across runs
+    # latest frame wins on a live source: each frame inspected or counted as dropped
+    assert summary.inspected + summary.dropped == 3 and summary.resumed == 0
+    assert summary.ok == summary.inspected >= 1
+    *frame_ids, loss = [r[0] for r in _rows(tmp_path / "out")]
+    assert loss == "-"  # the drop-out itself is logged in the store, after the last part
+    assert all(i.startswith(f"{summary.run_id}/") for i in frame_ids)  # unique across runs
+    assert frame_ids[-1] == f"{summary.run_id}/2"  # the newest frame is never the one dropped
 
 
 def test_watched_folder_inspects_new_images_until_cancelled(tmp_path, inspector):

@@ -19,11 +19,11 @@ import pytest
 from PySide6.QtCore import QSettings, Qt, QThread
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from engine.acquisition import LatestFrame, SourceEnded
 from engine.store import ResultStore
 from gui import settings as persisted
 from gui.main_window import MainWindow
 from gui.settings import StationSettings
-from gui.workers import LatestFrame, SourceEnded
 
 RUN_TIMEOUT_MS = 20_000
 
@@ -141,7 +141,7 @@ def test_threshold_change_updates_the_verdict_on_screen(qtbot, window, tmp_path)
     dialog.min_area.setValue(1000)  # larger than the 16x16 blob
     assert window.verdict.banner.verdict == "OK"
     assert window.thresholds.min_defect_area_px == 1000
-    assert window.view_settings.thresholds == window.thresholds  # next frames use them too
+    assert window.station.active.thresholds == window.thresholds  # next parts use them too
     assert window.view.grab().toImage() != before  # the overlay was redrawn without the mask
 
     dialog.reject()  # cancel restores the bundle's thresholds and the NG verdict
@@ -243,6 +243,8 @@ def write_video(path: Path, frames: int, fps: float = 30.0) -> Path:
 
 def test_video_file_stands_in_for_a_camera(qtbot, window, tmp_path):
     video = write_video(tmp_path / "line.avi", frames=24, fps=30)
+    window.act_video_live.trigger()  # Run › Play videos as a live camera
+    assert window.settings.video_as_camera
     started = time.monotonic()
     run_to_end(qtbot, window, video)
     assert time.monotonic() - started >= 0.9 * 23 / 30  # frames came at the video's own rate
@@ -256,26 +258,29 @@ def test_video_file_stands_in_for_a_camera(qtbot, window, tmp_path):
     assert len(window.results.records()) == counts.ok + counts.ng
 
 
+def test_a_video_file_is_inspected_frame_by_frame_by_default(qtbot, window, tmp_path):
+    """The same choice as `station inspect`: a recording is a batch, no frame left out."""
+    video = write_video(tmp_path / "line.avi", frames=12, fps=30)
+    run_to_end(qtbot, window, video)
+    rows = window.results.records()
+    assert [r.frame_id for r in rows] == [str(i) for i in range(12)]
+    assert window.counters.counts.total == 12
+
+
 def test_a_camera_that_disappears_is_reported(qtbot, window, tmp_path):
     """A video read as a camera stops delivering frames at its end, as an unplugged one does."""
     from engine.sources import CameraSource
-    from gui.workers import InspectionRun, ViewSettings
 
     video = write_video(tmp_path / "cam.avi", frames=5)
-    run = InspectionRun(
-        window.inspector,
-        str(video),
-        ViewSettings(),
-        live=True,
-        open_source_fn=lambda spec: CameraSource(spec, retries=1, retry_delay=0.01),
-    )
-    seen = []
-    run.inspected.connect(seen.append)
-    with qtbot.waitSignal(run.source_failed, timeout=RUN_TIMEOUT_MS) as failure:
-        run.start()
+    with qtbot.waitSignal(window.bridge.source_lost, timeout=RUN_TIMEOUT_MS) as failure:
+        assert window.start(source=CameraSource(str(video), retries=1, retry_delay=0.01))
     assert "stopped delivering frames" in failure.args[0]
-    assert run.wait(5000)
-    assert seen  # frames before the drop-out were inspected
+    qtbot.waitUntil(lambda: window.run is None, timeout=RUN_TIMEOUT_MS)
+    assert window.verdict.banner.verdict == "error"
+    assert window.history.recent.count() >= 1  # frames before the drop-out were inspected
+    assert window.station.state.value == "Error"
+    run_to_end(qtbot, window, write_parts(tmp_path / "parts", "N"))  # Start acknowledges it
+    assert window.verdict.banner.verdict == "NG"
 
 
 def test_a_camera_that_cannot_open_leaves_the_station_running(qtbot, window, tmp_path):
@@ -417,7 +422,7 @@ def test_overlay_mode_redraws_the_current_image(qtbot, window, tmp_path):
         shown[window.mode_box.currentData()] = window.current.overlay
     assert shown["none"] != shown["mask"] != shown["heatmap"]
     window.opacity.setValue(100)
-    assert window.view_settings.opacity == 1.0
+    assert window.station.display.opacity == 1.0
 
 
 def test_a_bundle_that_fails_to_load_is_shown_and_logged(qtbot, qsettings, tiny_bundle, tmp_path):
@@ -528,3 +533,38 @@ def test_a_source_given_at_start_is_inspected_once_the_bundle_loads(
     assert not window.start_when_loaded
     window.close()
     assert not window.threads
+
+
+def test_the_window_and_the_cli_store_the_same_rows_for_a_folder(qtbot, window, tmp_path):
+    """Both drive the one station core: same verdicts, ids, timings and archived bytes."""
+    from engine.cli import main as inspect_main
+
+    folder = write_parts(tmp_path / "parts", "ONNO")
+    cli_out = tmp_path / "cli"
+    bundle = window.settings.bundle
+    assert (
+        inspect_main([str(folder), "--bundle", bundle, "--out", str(cli_out), "--no-progress"]) == 0
+    )
+    run_to_end(qtbot, window, folder)
+    with ResultStore(cli_out / "results.sqlite") as store:
+        cli_rows = store.records()
+    gui_rows = window.results.records()
+
+    def comparable(rows):
+        return [
+            (r.frame_id, r.verdict, r.source, r.bundle_digest, r.region_count, r.error)
+            for r in rows
+        ]
+
+    assert comparable(gui_rows) == comparable(cli_rows)
+    for gui_row, cli_row in zip(gui_rows, cli_rows, strict=True):
+        assert gui_row.score == pytest.approx(cli_row.score)
+        for row in (gui_row, cli_row):
+            assert {"decode", "preprocess", "postprocess"} <= set(row.timings_ms)
+            assert row.latency_ms is not None and row.latency_ms > 0
+            assert row.recipe_id  # every part names the recipe it was judged with
+        if gui_row.verdict == "NG":  # NG originals archived byte for byte by both
+            original = (folder / gui_row.frame_id).read_bytes()
+            assert Path(gui_row.image_path).read_bytes() == original
+            assert Path(cli_row.image_path).read_bytes() == original
+    assert [r.id for r in gui_rows] == sorted(r.id for r in gui_rows)  # result ids increase

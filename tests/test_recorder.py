@@ -3,6 +3,7 @@
 Real inspections of the tiny bundle (a bright square is NG), real SQLite and OpenCV.
 """
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -12,9 +13,9 @@ import pytest
 
 from engine.bundle import Bundle, load_bundle
 from engine.inspector import Inspector
-from engine.recorder import Recorder, open_store, source_key
+from engine.recorder import Recorder, open_store
 from engine.result import InspectionResult, Verdict
-from engine.sources import Frame
+from engine.sources import Frame, source_key
 from engine.store import ERROR, ResultStore
 from tests.tiny_bundle import make_tiny_bundle
 
@@ -51,7 +52,7 @@ def store(tmp_path: Path) -> ResultStore:
 def _record_both(recorder: Recorder, inspected) -> dict[str, object]:
     """Records the OK then the NG frame; returns their rows by frame kind."""
     for frame, result in inspected[1].values():
-        assert recorder.record(frame, result) is None
+        assert recorder.record(frame, result).error is None
     rows = recorder.store.records()
     return {row.frame_id.split("/")[1][:2]: row for row in rows}
 
@@ -100,8 +101,11 @@ def test_originals_policy_writes_decoded_frames_as_png(
 
 def test_originals_of_files_are_copied_byte_for_byte(store, tmp_path, inspected):
     out = tmp_path / "out"
-    recorder = Recorder(store, out, "src", inspected[0], originals="all", copy_files=True)
-    rows = _record_both(recorder, inspected)
+    """Frames read from a file carry its path; their originals are the file itself."""
+    recorder = Recorder(store, out, "src", inspected[0], originals="all")
+    for frame, result in inspected[1].values():
+        recorder.record(dataclasses.replace(frame, path=frame.origin), result)
+    rows = {row.frame_id.split("/")[1][:2]: row for row in store.records()}
     for kind, folder in (("ok", "all"), ("ng", "ng")):
         target = out / folder / "sub" / f"{kind}.jpg"  # keeps its suffix, gains no .png
         assert rows[kind].image_path == str(target)
@@ -129,7 +133,7 @@ def test_an_unwritable_folder_gives_the_error_and_still_stores_the_row(store, tm
     blocked.write_text("a file where the output folder should be")  # fails even for root
     recorder = Recorder(store, blocked, "src", inspected[0], overlays="all", originals="all")
     frame, result = inspected[1]["ng"]
-    error = recorder.record(frame, result)
+    error = recorder.record(frame, result).error
     assert error is not None and error.startswith("output not saved:")
     assert str(blocked) in error
     (row,) = store.records()

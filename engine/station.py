@@ -1,0 +1,728 @@
+"""The station core: the one per-part cycle that the window, `station inspect` and `station serve`
+all drive.
+
+    trigger (or next frame) -> acquire -> inspect -> decide -> record -> sinks -> events
+
+The station owns the active recipe (its Inspector and thresholds), the run's source, the
+recorder and the result sinks. Its state is the OPC 40100-1 vision state machine
+(`engine.vision_states`). `run()` blocks on the calling thread until the source ends or
+`stop()` / `abort()` / `halt()` is called from another thread; `trigger()`, `prepare()` and the
+other controls are safe from any thread.
+
+Trigger modes:
+- continuous: free-run. A live source: the newest frame wins, replaced frames are uninspected
+  parts (counted, reported). A folder or video file: every frame in order (a batch).
+- software: one acquisition and one inspection per `trigger()`. On a live source the frame is
+  the first to arrive after the trigger. A trigger while busy is a missed trigger: stored,
+  counted and reported, never silently dropped.
+- file: a watched folder; every new file is one trigger.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Protocol
+
+from engine.acquisition import LiveFeed, SourceEnded
+from engine.bundle import BundleError, load_bundle
+from engine.events import (
+    EventHub,
+    FrameFailed,
+    FramesDropped,
+    PartResult,
+    RecipeChanged,
+    RecipeFailed,
+    ResultReady,
+    RunEnded,
+    SourceBack,
+    SourceLost,
+    StateChanged,
+    Trigger,
+    TriggerMissed,
+)
+from engine.inspector import Inspector
+from engine.overlay import render_overlay
+from engine.providers import ProviderError
+from engine.recipes import Recipe, RecipeError
+from engine.recorder import Recorded, Recorder, new_run_id
+from engine.result import InspectionResult, Thresholds
+from engine.sources import Frame, FrameSource, SourceError, open_source, source_key
+from engine.store import ERROR, Counters, ResultStore, StoreError
+from engine.vision_states import EXECUTING, TransitionError, VisionState, VisionStateMachine
+
+log = logging.getLogger(__name__)
+
+WAIT_S = 0.1  # how often waiting loops look at the stop flag
+LATENCIES_KEPT = 100_000  # per run, for the summary's mean and p95
+
+
+class TriggerMode(StrEnum):
+    CONTINUOUS = "continuous"
+    SOFTWARE = "software"
+    FILE = "file"
+
+
+class Sink(Protocol):
+    """Takes every finished part inside the cycle (e.g. a PLC handshake writes the result)."""
+
+    def deliver(self, part: PartResult) -> None: ...
+
+
+@dataclass(frozen=True)
+class Active:
+    """The prepared recipe: swapped whole between parts, so no part sees half of a switch."""
+
+    recipe: Recipe
+    inspector: Inspector
+    thresholds: Thresholds
+
+
+@dataclass(frozen=True)
+class Display:
+    """Ask the cycle to render a display overlay for each part (the window does)."""
+
+    mode: str = "mask"
+    opacity: float = 0.45
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    source: str  # the source key
+    mode: str
+    how: str = "done"  # done, stopped, source failed
+    inspected: int = 0  # parts of this run (failed frames included)
+    resumed: int = 0  # frames passed over: this bundle had already inspected them
+    dropped: int = 0  # live frames replaced before they could be inspected
+    missed: int = 0  # triggers missed during this run
+    source_error: str | None = None
+    skipped_files: list[str] = field(default_factory=list)
+    latencies_ms: deque = field(default_factory=lambda: deque(maxlen=LATENCIES_KEPT))
+    wall_s: float = 0.0
+
+
+@dataclass
+class _Run:
+    summary: RunSummary
+    source: FrameSource
+    mode: TriggerMode
+    archive_dir: Path
+    feed: LiveFeed | None = None
+    recorder: Recorder | None = None  # for the Active it was made for
+    recorder_for: Active | None = None
+    jobs: int = 0
+
+
+class Station:
+    """See the module docstring. Results go to `store`; images to `archive_dir` (default the
+    store's folder), or with `archive_per_run` to a folder per run beneath it."""
+
+    def __init__(
+        self,
+        store: ResultStore,
+        archive_dir: Path | str | None = None,
+        *,
+        sinks: tuple[Sink, ...] = (),
+        provider: str | None = None,
+        archive_per_run: bool = False,
+        drop_alarm_share: float = 0.5,
+        trigger_timeout_s: float = 5.0,
+        name: str = "station",
+    ) -> None:
+        self.store = store
+        self.archive_dir = Path(archive_dir) if archive_dir else store.path.parent
+        self.archive_per_run = archive_per_run
+        self.sinks = list(sinks)
+        self.provider = provider
+        self.drop_alarm_share = drop_alarm_share
+        self.trigger_timeout_s = trigger_timeout_s
+        self.name = name
+        self.display: Display | None = None
+        self.events = EventHub()
+        self._machine = VisionStateMachine(self._state_changed)
+        self._cond = threading.Condition()
+        self._active: Active | None = None
+        self._run: _Run | None = None
+        self._trigger: Trigger | None = None
+        self._busy = False
+        self._stop = threading.Event()
+        self._end_cause: str | None = None  # Stop, Abort or Halt: how the run was asked to end
+        self._paused = False
+        self._steps = 0
+        self._counters = store.counters()
+        self.missed = len(store.missed_triggers())
+        self._machine.fire("PreoperationalToInitializedAuto")
+
+    # --- what it is doing ---------------------------------------------------------------------
+    @property
+    def state(self) -> VisionState:
+        return self._machine.state
+
+    @property
+    def active(self) -> Active | None:
+        return self._active
+
+    @property
+    def recipe(self) -> Recipe | None:
+        return self._active.recipe if self._active else None
+
+    @property
+    def running(self) -> bool:
+        return self._run is not None
+
+    @property
+    def counters(self) -> Counters:
+        with self._cond:
+            return dataclasses.replace(self._counters)
+
+    def subscribe(self, subscriber):
+        """Add an event subscriber (see engine.events); returns the function removing it."""
+        return self.events.subscribe(subscriber)
+
+    def allowed_methods(self) -> list[str]:
+        return self._machine.allowed_methods()
+
+    # --- recipes ------------------------------------------------------------------------------
+    def prepare(
+        self, recipe: Recipe, requested_by: str, inspector: Inspector | None = None
+    ) -> Active:
+        """Load `recipe`'s bundle (or take `inspector`, already loaded for it), then make it the
+        active recipe for the next part. A failed load keeps the old recipe, is stored and
+        reported, and raises RecipeError."""
+        old = self._active.recipe.id if self._active else None
+        try:
+            if self.state in (VisionState.HALTED, VisionState.ERROR, VisionState.PREOPERATIONAL):
+                raise RecipeError(f"not possible in state {self.state.path}; Reset first")
+            if inspector is None:
+                inspector = Inspector(load_bundle(recipe.bundle), self.provider)
+        except (RecipeError, BundleError, ProviderError, OSError) as exc:
+            reason = str(exc)
+        except Exception as exc:  # onnxruntime raises its own types for a model it cannot run
+            reason = f"{recipe.bundle}: model bundle cannot be loaded ({exc})"
+        else:
+            reason = None
+        if reason is not None:
+            self._record_switch(old, recipe.id, requested_by, None, reason)
+            self.events.publish(RecipeFailed(recipe.id, reason, requested_by))
+            raise RecipeError(f"recipe {recipe.id!r} not prepared: {reason}") from None
+        active = Active(recipe, inspector, recipe.apply_thresholds(inspector.thresholds))
+        with self._cond:
+            self._active = active
+        self._record_switch(old, recipe.id, requested_by, inspector.bundle.digest, None)
+        if self.state is VisionState.INITIALIZED:
+            self._machine.fire("InitializedToReadyRecipe")
+        log.info(
+            "recipe %s active (bundle %s), asked by %s", recipe.id, recipe.bundle, requested_by
+        )
+        self.events.publish(RecipeChanged(old, recipe.id, requested_by))
+        return active
+
+    def set_thresholds(self, thresholds: Thresholds) -> None:
+        """Engineer's live thresholds for the active recipe; they apply from the next part."""
+        with self._cond:
+            if self._active is not None:
+                self._active = dataclasses.replace(self._active, thresholds=thresholds)
+
+    def _record_switch(
+        self, old: str | None, new: str, by: str, digest: str | None, error: str | None
+    ) -> None:
+        try:
+            self.store.add_recipe_switch(
+                from_recipe=old, to_recipe=new, requested_by=by, bundle_digest=digest, error=error
+            )
+        except StoreError as exc:
+            log.error("recipe switch not stored: %s", exc)
+
+    # --- control from any thread --------------------------------------------------------------
+    def trigger(
+        self, part_id: str | None = None, job_id: str | None = None, origin: str = "software"
+    ) -> bool:
+        """Ask for one part. True when taken; False when missed (busy, or not waiting for
+        triggers), in which case it is stored, counted and reported."""
+        trig = Trigger(time.time(), time.perf_counter(), part_id, job_id, origin)
+        with self._cond:
+            run = self._run
+            if run is None or run.mode is not TriggerMode.SOFTWARE:
+                reason = f"station not waiting for triggers (state {self.state.path})"
+            elif self._busy or self._trigger is not None:
+                reason = "station busy with the previous part"
+            elif self._machine.state is not VisionState.READY:
+                reason = f"station not ready (state {self.state.path})"
+            else:
+                self._trigger = trig
+                self._cond.notify_all()
+                return True
+        self._missed(trig, reason, run)
+        return False
+
+    def stop(self) -> None:
+        """End the run after the current part (OPC 40100 Stop)."""
+        self._request_end("Stop")
+
+    def abort(self) -> None:
+        """End the run at once; a part already inspected is still recorded (Abort)."""
+        self._request_end("Abort")
+
+    def halt(self) -> None:
+        """Stop and go to Halted: no triggers are taken until Reset."""
+        if self._run is None:
+            self._machine.call("Halt")
+            return
+        self._request_end("Halt")
+
+    def reset(self) -> None:
+        """From Halted, Error or Operational back to Ready (via Preoperational and Initialized),
+        the prepared recipe kept. Refused while a run is on: stop it first."""
+        if self._run is not None:
+            raise TransitionError("Reset is not possible while a run is on; Stop it first")
+        self._machine.call("Reset")
+        self._machine.fire("PreoperationalToInitializedAuto")
+        if self._active is not None:
+            self._machine.fire("InitializedToReadyRecipe")
+
+    def set_paused(self, paused: bool) -> None:
+        """Hold a folder or video run between parts (the window's pause)."""
+        with self._cond:
+            self._paused = paused
+            self._cond.notify_all()
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def step(self) -> None:
+        """One more part of a paused folder or video run, then stay paused."""
+        with self._cond:
+            self._paused = True
+            self._steps += 1
+            self._cond.notify_all()
+
+    def reset_counters(self) -> None:
+        self.store.reset_counters()
+        with self._cond:
+            self._counters = Counters(0, 0, 0, 0)
+
+    def _request_end(self, cause: str) -> None:
+        with self._cond:
+            run = self._run
+            if run is None:
+                return
+            self._end_cause = self._end_cause or cause
+            self._stop.set()
+            self._cond.notify_all()
+        if cause != "Stop" or run.feed is not None:
+            run.source.close()  # wakes a blocked camera read or a watched folder's wait
+
+    # --- the run ------------------------------------------------------------------------------
+    def run(
+        self,
+        source: FrameSource | str | Path,
+        mode: TriggerMode | str = TriggerMode.CONTINUOUS,
+        *,
+        resume: bool = True,
+        realtime: bool = False,
+        poll_interval: float = 0.5,
+        reconnect_s: float | None = None,
+    ) -> RunSummary:
+        """Run `source` until it ends or the run is stopped; blocks the calling thread.
+
+        `source` is an open FrameSource (the run closes it) or a spec for `open_source`, opened
+        with `resume` (pass over frames this bundle already inspected), `realtime` (a video
+        played as a camera) and `poll_interval` (file mode). With `reconnect_s` a live source
+        that drops out is reopened every so many seconds (state Error meanwhile) instead of
+        ending the run. To start paused, call set_paused(True) first. Raises TransitionError
+        when the state does not allow a run, SourceError when the source cannot be opened.
+        """
+        mode = TriggerMode(mode)
+        active = self._active
+        if active is None or self.state is not VisionState.READY:
+            raise TransitionError(
+                f"cannot start a run in state {self.state.path}"
+                + ("; no recipe prepared" if active is None else "")
+                + f"; methods allowed now: {', '.join(self.allowed_methods()) or 'none'}"
+            )
+        started = time.perf_counter()
+        run_id = new_run_id()
+        spec = source
+        try:
+            source, resumed = self._open(spec, mode, active, resume, realtime, poll_interval)
+        except SourceError as exc:  # stored too: the store is the station's log of faults
+            self._log_fault(run_id, str(spec), str(exc), active)
+            raise
+        summary = RunSummary(run_id, source.key, mode.value, resumed=resumed)
+        archive = self.archive_dir / run_id if self.archive_per_run else self.archive_dir
+        run = _Run(summary, source, mode, archive)
+        with self._cond:
+            if self._run is not None:
+                source.close()
+                raise TransitionError("a run is already on; stop it first")
+            self._run, self._trigger, self._busy = run, None, False
+            self._stop.clear()
+            self._end_cause = None
+        try:
+            self._execute(run, spec, realtime, reconnect_s)
+        finally:
+            if run.feed is not None:
+                run.feed.close()
+            run.source.close()
+            self._finish(run)
+            summary.skipped_files = list(getattr(source, "skipped", []))
+            summary.wall_s = time.perf_counter() - started
+        return summary
+
+    def _open(
+        self,
+        spec: FrameSource | str | Path,
+        mode: TriggerMode,
+        active: Active,
+        resume: bool,
+        realtime: bool,
+        poll_interval: float,
+    ) -> tuple[FrameSource, int]:
+        if isinstance(spec, FrameSource):
+            return spec, 0
+        done: set[str] = set()
+        if resume:
+            done = self.store.done_frame_ids(source_key(spec), active.inspector.bundle.digest)
+        source = open_source(
+            spec,
+            watch=mode is TriggerMode.FILE,
+            skip_ids=done,
+            exclude=[self.archive_dir],
+            stop=self._stop,
+            poll_interval=poll_interval,
+            realtime=realtime,
+        )
+        if source.live:
+            done = set()  # live frame ids are made unique per run; nothing to pass over
+        elif done:
+            log.info("%s: resuming, %d frame(s) already inspected", source.key, len(done))
+        return source, len(done)
+
+    def _execute(self, run: _Run, spec, realtime: bool, reconnect_s: float | None) -> None:
+        continuous = run.mode is not TriggerMode.SOFTWARE
+        start = "ReadyToContinuousExecution"
+        while True:
+            if run.source.live:
+                run.feed = LiveFeed(run.source)
+            if continuous:
+                self._machine.fire(start)
+                start = "ReadyToContinuousExecutionAuto"  # resuming after the source is back
+            try:
+                if continuous:
+                    self._continuous(run)
+                else:
+                    self._software(run)
+                return
+            except SourceError as exc:  # a camera that dropped out, or a folder gone
+                if self._stop.is_set():
+                    return
+                if not self._source_lost(run, exc, spec, realtime, reconnect_s):
+                    return
+
+    def _source_lost(
+        self, run: _Run, exc: SourceError, spec, realtime: bool, reconnect_s: float | None
+    ) -> bool:
+        """Report the loss; with `reconnect_s`, wait in Error until the source is back (True)
+        or the run is stopped (False)."""
+        message = str(exc)
+        log.error("%s", message)
+        run.summary.source_error = message
+        self._record_failure(run, None, message)
+        self._machine.fire("OperationalToErrorAuto")
+        self.events.publish(SourceLost(run.summary.source, message))
+        if run.feed is not None:
+            run.feed.close()
+            run.feed = None
+        if reconnect_s is None or isinstance(spec, FrameSource):
+            return False
+        while not self._stop.wait(reconnect_s):
+            try:
+                run.source = open_source(spec, realtime=realtime)
+            except SourceError as again:
+                log.warning("still lost: %s", again)
+                continue
+            run.summary.source_error = None
+            self._machine.fire("ErrorToOperationalAuto")
+            log.info("%s: source back", run.summary.source)
+            self.events.publish(SourceBack(run.summary.source))
+            return True
+        return False
+
+    def _finish(self, run: _Run) -> None:
+        with self._cond:
+            cause = self._end_cause
+            missed_trigger = self._trigger  # taken but never started: the run ended first
+            self._run, self._trigger, self._busy = None, None, False
+            self._paused, self._steps = False, 0
+        if missed_trigger is not None:
+            self._missed(missed_trigger, "run ended before the part was taken", run)
+        state = self.state
+        if cause == "Halt" and state is not VisionState.HALTED:
+            self._machine.call("Halt")
+        elif state in EXECUTING:
+            suffix = {"Stop": "Stop", "Abort": "Abort"}.get(cause or "", "Auto")
+            self._machine.fire(f"{state.value}ToReady{suffix}")
+        summary = run.summary
+        if summary.source_error:
+            summary.how = "source failed"
+        elif cause:
+            summary.how = "stopped"
+        self.events.publish(
+            RunEnded(summary.run_id, summary.how, summary.inspected, summary.source_error)
+        )
+
+    # --- acquisition per mode -----------------------------------------------------------------
+    def _continuous(self, run: _Run) -> None:
+        file_mode = run.mode is TriggerMode.FILE
+        for frame in self._live_frames(run) if run.feed else self._frames_in_order(run):
+            trig = None
+            if file_mode:  # a new file is the trigger; its detection time is the trigger time
+                clock = time.perf_counter() - frame.decode_ms / 1000
+                trig = Trigger(frame.timestamp, clock, origin="file")
+            self._part(run, frame, trig)
+
+    def _frames_in_order(self, run: _Run) -> Iterator[Frame]:
+        for frame in run.source:
+            if not self._wait_turn():
+                return
+            yield frame
+
+    def _wait_turn(self) -> bool:
+        """Block while paused (and no step is granted); False when the run should end."""
+        with self._cond:
+            while self._paused and self._steps == 0 and not self._stop.is_set():
+                self._cond.wait(WAIT_S)
+            if self._steps:
+                self._steps -= 1
+        return not self._stop.is_set()
+
+    def _live_frames(self, run: _Run) -> Iterator[Frame]:
+        reported = 0
+        while self._wait_turn():
+            try:
+                frame = run.feed.take(WAIT_S)
+            except SourceEnded:
+                return
+            if frame is None:
+                continue
+            dropped = run.summary.dropped = run.feed.dropped
+            if dropped > reported:
+                reported = dropped
+                share = dropped / (dropped + run.summary.inspected + 1)
+                alarm = share > self.drop_alarm_share
+                if alarm:
+                    log.warning("%d frames not inspected (%.0f%%)", dropped, share * 100)
+                self.events.publish(FramesDropped(dropped, share, alarm))
+            yield frame
+
+    def _software(self, run: _Run) -> None:
+        frames = None if run.feed else iter(run.source)
+        while True:
+            with self._cond:
+                while self._trigger is None and not self._stop.is_set():
+                    self._cond.wait(WAIT_S)
+                trig = self._trigger
+                if trig is None:
+                    return
+                self._trigger, self._busy = None, True
+            try:
+                self._machine.fire("ReadyToSingleExecution")
+                run.jobs += 1
+                frame = self._acquire(run, frames, trig)
+                if frame is None:
+                    return  # a finite source has no more frames; the trigger was recorded
+                self._part(run, frame, trig)
+                self._machine.fire("SingleExecutionToReadyAuto")
+            finally:
+                with self._cond:
+                    self._busy = False
+
+    def _acquire(self, run: _Run, frames: Iterator[Frame] | None, trig: Trigger) -> Frame | None:
+        """The triggered frame: on a live source the first to arrive after the trigger; else
+        the source's next one. A frame that does not come is an ERROR part of the trigger."""
+        if frames is not None:
+            frame = next(frames, None)
+            if frame is None:
+                self._missed(trig, "source has no more frames", run)
+            return frame
+        try:
+            frame = run.feed.take(self.trigger_timeout_s, after=trig.time)
+        except SourceError as exc:  # the camera dropped out: the triggered part is an ERROR
+            self._part(
+                run, Frame(f"job-{run.jobs}", time.time(), run.source.name, error=str(exc)), trig
+            )
+            raise
+        except SourceEnded:
+            self._missed(trig, "source has no more frames", run)
+            return None
+        if frame is None:
+            reason = f"no frame within {self.trigger_timeout_s:g} s of the trigger"
+            return Frame(f"job-{run.jobs}", time.time(), run.source.name, error=reason)
+        return frame
+
+    # --- one part -----------------------------------------------------------------------------
+    def _part(self, run: _Run, frame: Frame, trig: Trigger | None) -> PartResult:
+        """Inspect, decide, record and hand over one frame; nothing here ends the run."""
+        active = self._active  # one snapshot: the whole part uses one recipe
+        if run.source.live:  # live frame ids restart per opening: make them unique
+            frame.id = f"{run.summary.run_id}/{frame.id}"
+        if trig is not None:
+            started = trig.clock
+        elif run.source.live:
+            started = time.perf_counter() - max(0.0, time.time() - frame.timestamp)
+        else:
+            started = time.perf_counter() - frame.decode_ms / 1000
+        recorder = self._recorder(run, active)
+        extras = {
+            "recipe_id": active.recipe.id,
+            "part_id": trig.part_id if trig else None,
+            "job_id": trig.job_id if trig else None,
+            "trigger_time": trig.time if trig else None,
+        }
+        result: InspectionResult | None = None
+        overlay = None
+        error = frame.error
+        if frame.image is not None:
+            try:
+                result = active.inspector.inspect(frame.image, active.thresholds)
+                if frame.decode_ms:
+                    result.timings_ms = {"decode": frame.decode_ms, **result.timings_ms}
+                if self.display is not None:
+                    clock = time.perf_counter()
+                    overlay = render_overlay(
+                        frame.image, result, self.display.mode, self.display.opacity, banner=False
+                    )
+                    result.timings_ms["overlay"] = (time.perf_counter() - clock) * 1000
+            except Exception as exc:  # a model/conversion failure is this frame's, not the run's
+                log.warning("%s: inspection failed", frame.origin, exc_info=True)
+                result, error = None, f"inspection failed: {exc}"
+        try:
+            if result is None:
+                error = error or "unreadable"
+                log.warning("%s: %s", frame.origin, error)
+                recorded = recorder.record_failure(frame, error, started=started, **extras)
+            else:
+                recorded = recorder.record(frame, result, started=started, **extras)
+                error = recorded.error
+        except StoreError as exc:  # a locked or broken store: report it, keep inspecting
+            log.error("%s: not recorded: %s", frame.origin, exc)
+            error = f"not recorded ({exc})"
+            recorded = Recorded(0, error, (time.perf_counter() - started) * 1000)
+        verdict = result.verdict.value if result is not None else ERROR
+        with self._cond:
+            if recorded.row_id:  # counted from what was stored: nothing counted twice or unsaved
+                self._counters = _count(self._counters, verdict)
+            counters = dataclasses.replace(self._counters)
+        summary = run.summary
+        summary.inspected += 1
+        summary.latencies_ms.append(recorded.latency_ms)
+        part = PartResult(
+            result_id=recorded.row_id,
+            run_id=summary.run_id,
+            recipe_id=active.recipe.id,
+            frame=frame,
+            verdict=verdict,
+            result=result,
+            error=error,
+            trigger=trig,
+            latency_ms=recorded.latency_ms,
+            counters=counters,
+            overlay=overlay,
+            done=summary.inspected,
+            expected=None if run.source.live else run.source.expected,
+        )
+        for sink in self.sinks:
+            try:
+                sink.deliver(part)
+            except Exception:  # a broken sink is reported; the part is stored already
+                log.exception("result sink %r failed on result %d", sink, part.result_id)
+        self.events.publish(FrameFailed(part) if result is None else ResultReady(part))
+        return part
+
+    def _recorder(self, run: _Run, active: Active) -> Recorder:
+        if run.recorder_for is not active:
+            recipe = active.recipe
+            run.recorder = Recorder(
+                self.store,
+                run.archive_dir,
+                run.summary.source,
+                active.inspector.bundle,
+                run.summary.run_id,
+                overlays=recipe.overlays,
+                originals=recipe.archive,
+                overlay_mode=recipe.overlay_mode,
+            )
+            run.recorder_for = active
+        return run.recorder
+
+    def _record_failure(self, run: _Run, frame: Frame | None, message: str) -> None:
+        try:
+            recorded = self._recorder(run, self._active).record_failure(
+                frame, message, origin=run.summary.source, recipe_id=self._active.recipe.id
+            )
+        except StoreError as exc:
+            log.error("failure not stored: %s", exc)
+            return
+        if recorded.row_id:
+            with self._cond:
+                self._counters = _count(self._counters, ERROR)
+
+    def _log_fault(self, run_id: str, origin: str, message: str, active: Active) -> None:
+        try:
+            self.store.add_failure(
+                run_id=run_id,
+                source=origin,
+                frame_id="-",
+                origin=origin,
+                error=message,
+                bundle_name=active.inspector.bundle.name,
+                bundle_digest=active.inspector.bundle.digest,
+                recipe_id=active.recipe.id,
+            )
+        except StoreError as exc:
+            log.error("fault not stored: %s", exc)
+            return
+        with self._cond:
+            self._counters = _count(self._counters, ERROR)
+
+    def _missed(self, trig: Trigger, reason: str, run: _Run | None) -> None:
+        log.warning("trigger missed (%s): part %s", reason, trig.part_id or "-")
+        try:
+            self.store.add_missed_trigger(
+                origin=trig.origin,
+                reason=reason,
+                run_id=run.summary.run_id if run else None,
+                recipe_id=self.recipe.id if self.recipe else None,
+                part_id=trig.part_id,
+                job_id=trig.job_id,
+            )
+        except StoreError as exc:
+            log.error("missed trigger not stored: %s", exc)
+        with self._cond:
+            self.missed += 1
+            missed = self.missed
+            if run is not None:
+                run.summary.missed += 1
+        self.events.publish(TriggerMissed(trig, reason, missed))
+
+    def _state_changed(self, old: VisionState, new: VisionState, transition: str) -> None:
+        log.info("state %s -> %s (%s)", old.path, new.path, transition)
+        self.events.publish(StateChanged(old, new, transition))
+
+
+def _count(counters: Counters, verdict: str) -> Counters:
+    return Counters(
+        total=counters.total + 1,
+        ok=counters.ok + (verdict == "OK"),
+        ng=counters.ng + (verdict == "NG"),
+        errors=counters.errors + (verdict == ERROR),
+    )

@@ -179,6 +179,19 @@ class Station:
         return self._run is not None
 
     @property
+    def taking_triggers(self) -> bool:
+        """A software-trigger run is waiting and not busy: the PLC's Ready signal."""
+        with self._cond:
+            run = self._run
+            return (
+                run is not None
+                and run.mode is TriggerMode.SOFTWARE
+                and not self._busy
+                and self._trigger is None
+                and self._machine.state is VisionState.READY
+            )
+
+    @property
     def counters(self) -> Counters:
         with self._cond:
             return dataclasses.replace(self._counters)

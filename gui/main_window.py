@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QLabel,
+    QLineEdit,
     QMainWindow,
     QPushButton,
     QSlider,
@@ -24,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.events import PartResult, RecipeFailed
+from engine.events import PartResult, RecipeFailed, TriggerMissed
 from engine.inspector import Inspector, decide
 from engine.overlay import MODES, render_overlay
 from engine.recipes import Recipe, RecipeError
@@ -108,6 +109,13 @@ class MainWindow(QMainWindow):
         self.big_start = QPushButton(icon("start"), "START")
         self.big_start.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.big_start.clicked.connect(self.toggle_run)
+        self.big_trigger = QPushButton(icon("trigger"), "TRIGGER", objectName="bigTrigger")
+        self.big_trigger.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.big_trigger.clicked.connect(self.send_trigger)
+        self.part_id = QLineEdit(placeholderText="part id (optional)")
+        self.part_id.setToolTip("Sent with the next trigger and stored with its result")
+        self.part_id.setFixedWidth(150)
+        self.part_id.returnPressed.connect(self.send_trigger)  # a barcode scanner ends with Enter
 
         left = QWidget()
         left_layout = QVBoxLayout(left)
@@ -120,6 +128,7 @@ class MainWindow(QMainWindow):
         side.addWidget(self.verdict)
         side.addWidget(self.counters)
         side.addWidget(self.big_start)
+        side.addWidget(self.big_trigger)
         side.addWidget(self.batch)
         side.addWidget(self.history, 100)
         side.addStretch(1)  # takes the room of the hidden history in operator mode
@@ -158,6 +167,7 @@ class MainWindow(QMainWindow):
         self.act_quit = a("&Quit", self.close, "Ctrl+Q")
         self.act_run = a("&Start / stop", self.toggle_run, "Space", "start")
         self.act_step = a("Single &step", self.step, "S", "step")
+        self.act_trigger = a("&Trigger one part", self.send_trigger, "", "trigger")
         self.act_pause = a("&Pause / resume folder run", self.toggle_pause, "P", "pause")
         self.act_watch = a("&Watch folders for new images", self._remember_folder_options)
         self.act_skip = a("S&kip images already inspected", self._remember_folder_options)
@@ -186,7 +196,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.act_quit)
         run_menu = menus.addMenu("&Run")
-        run_menu.addActions([self.act_run, self.act_step, self.act_pause])
+        run_menu.addActions([self.act_run, self.act_step, self.act_pause, self.act_trigger])
         run_menu.addSeparator()
         run_menu.addActions([self.act_watch, self.act_skip, self.act_video_live])
         view_menu = menus.addMenu("&View")
@@ -202,12 +212,24 @@ class MainWindow(QMainWindow):
         self.toolbar.addSeparator()
         self.toolbar.addActions([self.act_run, self.act_step])
         self.toolbar.addSeparator()
+        self.trigger_box = QComboBox(toolTip="Free run, or one part per trigger")
+        self.trigger_box.addItem("Free run", "continuous")
+        self.trigger_box.addItem("Software trigger", "software")
+        self.trigger_box.setCurrentIndex(
+            max(0, self.trigger_box.findData(self.settings.trigger_mode))
+        )
+        self.trigger_box.currentIndexChanged.connect(self._trigger_mode_changed)
+        self.toolbar.addWidget(self.trigger_box)
+        self.toolbar.addAction(self.act_trigger)
+        self.toolbar.addWidget(self.part_id)
+        self.toolbar.addSeparator()
         self.toolbar.addWidget(QLabel(" Overlay "))
         self.mode_box = QComboBox()
         for mode in MODES:
             self.mode_box.addItem(MODE_LABELS[mode], mode)
         self.mode_box.setCurrentIndex(max(0, MODES.index(self.display.mode)))
         self.mode_box.currentIndexChanged.connect(self._overlay_changed)
+        self._apply_trigger_mode()
         self.toolbar.addWidget(self.mode_box)
         self.toolbar.addWidget(QLabel(" Opacity "))
         self.opacity = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100)
@@ -281,9 +303,13 @@ class MainWindow(QMainWindow):
         bridge.part_done.connect(self._part_done)
         bridge.part_failed.connect(self._part_failed)
         bridge.source_lost.connect(self._source_failed)
-        bridge.dropped.connect(self.status.set_dropped)
+        bridge.dropped.connect(lambda e: self.status.set_dropped(e.dropped, e.alarm))
+        bridge.trigger_missed.connect(self._trigger_missed)
+        bridge.state_changed.connect(self.status.set_state)
         bridge.recipe_changed.connect(self._recipe_changed)
         self.counters.set_counts(self.station.counters)
+        self.status.set_state(self.station.state.path)
+        self.status.set_missed(self.station.missed)
         if self.inspector is not None:
             self._prepare_recipe()
 
@@ -415,10 +441,14 @@ class MainWindow(QMainWindow):
         if kind == "folder" and self.settings.skip_inspected:
             digest = self.inspector.bundle.digest
             skipped = len(self.station.store.done_frame_ids(source_key(self.source), digest))
+        if self.software_trigger:
+            mode = TriggerMode.SOFTWARE
+        else:
+            mode = TriggerMode.FILE if watching else TriggerMode.CONTINUOUS
         run = StationRun(
             self.station,
             source if source is not None else self.source,
-            TriggerMode.FILE if watching else TriggerMode.CONTINUOUS,
+            mode,
             resume=self.settings.skip_inspected,
             realtime=kind == "video" and self.settings.video_as_camera,
         )
@@ -434,6 +464,45 @@ class MainWindow(QMainWindow):
         self._show_running(True)
         self._start_thread(run)
         return True
+
+    @property
+    def software_trigger(self) -> bool:
+        return self.settings.trigger_mode == "software"
+
+    def _trigger_mode_changed(self) -> None:
+        """Applies from the next Start; kept for the next shift."""
+        self.settings.trigger_mode = self.trigger_box.currentData()
+        self.settings.save(self.qsettings)
+        self._apply_trigger_mode()
+
+    def _apply_trigger_mode(self) -> None:
+        """In software-trigger mode Space (and the foot pedal's key) trigger a part, and
+        Ctrl+Space starts and stops; in free run Space starts and stops."""
+        software = self.software_trigger
+        self.act_run.setShortcut(QKeySequence("Ctrl+Space" if software else "Space"))
+        keys = ["Space", self.settings.pedal_key] if software else []
+        self.act_trigger.setShortcuts([QKeySequence(k) for k in keys if k])
+        self.act_trigger.setEnabled(software)
+        self.part_id.setVisible(software)
+        self.big_trigger.setVisible(software and self.operator_mode)
+
+    def send_trigger(self) -> bool:
+        """One part, now: the station takes the next frame after this moment. A trigger while
+        the station is busy is a missed trigger, stored and counted (status bar)."""
+        if not self.software_trigger:
+            return False
+        if not self.running:
+            self.statusBar().showMessage("Trigger ignored: press Start first", 4000)
+            return False
+        part_id = self.part_id.text().strip() or None
+        taken = self.station.trigger(part_id=part_id, origin="window")
+        if taken:
+            self.part_id.clear()
+        return taken
+
+    def _trigger_missed(self, event: TriggerMissed) -> None:
+        self.status.set_missed(event.missed)
+        self.statusBar().showMessage(f"Trigger missed: {event.reason}", 4000)
 
     def _remember_folder_options(self) -> None:
         """Applies from the next run; kept for the next shift."""
@@ -609,6 +678,7 @@ class MainWindow(QMainWindow):
             self._open_results()
         if new.bundle != old.bundle or new.provider != old.provider:
             self.load_bundle(new.bundle)
+        self._apply_trigger_mode()
 
     def show_shortcuts(self) -> None:
         ShortcutsDialog(self.actions(), self).exec()
@@ -620,6 +690,7 @@ class MainWindow(QMainWindow):
         for widget in (self.menuBar(), self.toolbar, self.history, self.batch, self.statusBar()):
             widget.setVisible(not on)
         self.big_start.setVisible(on)
+        self.big_trigger.setVisible(on and self.software_trigger)
         self.act_operator.setChecked(on)
         width = max(self.width(), 1000)
         # The image takes most of the screen; the side keeps room for the banner's large type.

@@ -15,6 +15,7 @@ from engine.result import Thresholds
 PBKDF2_ITERATIONS = 200_000
 ARCHIVE_CHOICES = ("ng", "all", "none")
 PROVIDER_CHOICES = ("auto", "cpu", "cuda", "directml", "coreml")
+TRIGGER_CHOICES = ("continuous", "software")  # file arrival is a watched folder
 
 
 def default_output_dir() -> str:
@@ -38,6 +39,8 @@ class StationSettings:
     # A video file is inspected frame by frame; as a camera stand-in it plays at its own rate
     # and the newest frame wins (frames the station could not keep up with are counted).
     video_as_camera: bool = False
+    trigger_mode: str = "continuous"  # free run, or one part per trigger (button, Space, pedal)
+    pedal_key: str = ""  # the key a USB foot pedal types (e.g. F12), a trigger besides Space
 
     @classmethod
     def load(cls, store: QSettings) -> StationSettings:
@@ -51,6 +54,8 @@ class StationSettings:
             settings.archive = "ng"
         if settings.provider not in PROVIDER_CHOICES:
             settings.provider = "auto"
+        if settings.trigger_mode not in TRIGGER_CHOICES:
+            settings.trigger_mode = "continuous"
         settings.output_dir = settings.output_dir or default_output_dir()
         return settings
 

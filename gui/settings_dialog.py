@@ -7,6 +7,7 @@ import json
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, Signal
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -15,6 +16,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QKeySequenceEdit,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
@@ -222,6 +224,13 @@ class SettingsDialog(QDialog):
             self.archive.addItem(ARCHIVE_LABELS[key], key)
         self.archive.setCurrentIndex(ARCHIVE_CHOICES.index(self.settings.archive))
         form.addRow("Archive", self.archive)
+        self.pedal_key = QKeySequenceEdit(QKeySequence(self.settings.pedal_key))
+        self.pedal_key.setMaximumSequenceLength(1)
+        self.pedal_key.setToolTip(
+            "In software-trigger mode this key triggers a part, as Space does: press the foot "
+            "pedal (or the key it types) here"
+        )
+        form.addRow("Foot pedal key", self.pedal_key)
         return tab
 
     def _browse_bundle_folder(self) -> None:
@@ -266,6 +275,7 @@ class SettingsDialog(QDialog):
         self.settings.provider = self.provider.currentText()
         self.settings.output_dir = self.output_dir.text().strip() or self.settings.output_dir
         self.settings.archive = self.archive.currentData()
+        self.settings.pedal_key = self.pedal_key.keySequence().toString()
         self.applied.emit(self.settings)
         super().accept()
 

@@ -1,4 +1,5 @@
-"""Status bar: provider really in use, latency, FPS, dropped frames, bundle name."""
+"""Status bar: station state, provider really in use, latency, FPS, dropped frames, missed
+triggers, bundle name."""
 
 from __future__ import annotations
 
@@ -15,10 +16,12 @@ class StationStatusBar(QStatusBar):
         super().__init__(parent)
         self.labels: dict[str, QLabel] = {}
         for key, tip in [
+            ("state", "state of the station (OPC UA for Machine Vision, OPC 40100-1)"),
             ("provider", "onnxruntime execution provider the models really run on"),
             ("latency", "time from frame to result on screen, last frame"),
             ("fps", f"results per second over the last {FPS_WINDOW_S:.0f} s"),
-            ("dropped", "live frames dropped because a newer frame arrived first"),
+            ("dropped", "live frames not inspected because a newer frame arrived first"),
+            ("missed", "triggers that came while the station was busy or not ready"),
             ("bundle", "model bundle in use"),
         ]:
             label = QLabel(toolTip=tip)
@@ -28,6 +31,8 @@ class StationStatusBar(QStatusBar):
         self.set_provider(None)
         self.set_bundle(None)
         self.set_dropped(0)
+        self.set_missed(0)
+        self.set_state("Preoperational")
         self.labels["latency"].setText("latency –")
         self.labels["fps"].setText("FPS –")
 
@@ -37,8 +42,22 @@ class StationStatusBar(QStatusBar):
     def set_bundle(self, name: str | None) -> None:
         self.labels["bundle"].setText(f"bundle {name or 'none'}")
 
-    def set_dropped(self, count: int) -> None:
-        self.labels["dropped"].setText(f"dropped {count}")
+    def set_dropped(self, count: int, alarm: bool = False) -> None:
+        """`alarm`: more frames go uninspected than the station allows; shown in red."""
+        self._flag("dropped", f"dropped {count}", alarm)
+
+    def set_missed(self, count: int) -> None:
+        self._flag("missed", f"missed {count}", count > 0)
+
+    def set_state(self, path: str) -> None:
+        self._flag("state", path, path in ("Error", "Halted"))
+
+    def _flag(self, key: str, text: str, alarm: bool) -> None:
+        label = self.labels[key]
+        label.setText(text)
+        label.setProperty("alarm", "true" if alarm else "false")
+        label.style().unpolish(label)
+        label.style().polish(label)
 
     def frame_done(self, latency_ms: float) -> None:
         now = time.monotonic()

@@ -138,7 +138,7 @@ class StationBridge(QObject):
     source_lost = Signal(str)
     source_back = Signal(str)
     trigger_missed = Signal(object)  # TriggerMissed
-    dropped = Signal(int)
+    dropped = Signal(object)  # FramesDropped
     state_changed = Signal(str)  # the new state's path, e.g. "Operational/Ready"
     recipe_changed = Signal(object)  # RecipeChanged or RecipeFailed
     run_ended = Signal(object)  # RunEnded
@@ -159,8 +159,8 @@ class StationBridge(QObject):
                 self.source_back.emit(source)
             case TriggerMissed():
                 self.trigger_missed.emit(event)
-            case FramesDropped(dropped=count):
-                self.dropped.emit(count)
+            case FramesDropped():
+                self.dropped.emit(event)
             case StateChanged(new=state):
                 self.state_changed.emit(state.path)
             case RecipeChanged() | RecipeFailed():

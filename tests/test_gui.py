@@ -568,3 +568,56 @@ def test_the_window_and_the_cli_store_the_same_rows_for_a_folder(qtbot, window, 
             assert Path(gui_row.image_path).read_bytes() == original
             assert Path(cli_row.image_path).read_bytes() == original
     assert [r.id for r in gui_rows] == sorted(r.id for r in gui_rows)  # result ids increase
+
+
+def test_software_trigger_inspects_one_part_per_trigger_with_its_part_id(qtbot, window, tmp_path):
+    folder = write_parts(tmp_path / "parts", "ONO")
+    window.trigger_box.setCurrentIndex(window.trigger_box.findData("software"))
+    assert StationSettings.load(window.qsettings).trigger_mode == "software"
+    assert window.act_trigger.shortcut().toString() == "Space"  # Space triggers now
+    assert window.act_run.shortcut().toString() == "Ctrl+Space"
+    window.set_source(str(folder))
+    assert window.start()
+    qtbot.waitUntil(lambda: window.station.taking_triggers, timeout=RUN_TIMEOUT_MS)
+    qtbot.wait(100)  # the run is waiting for triggers: nothing inspected by itself
+    assert window.counters.counts.total == 0
+    window.part_id.setText("SN-0001")  # a barcode scanner types the id and Enter
+    qtbot.keyClick(window.part_id, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.counters.counts.total == 1, timeout=RUN_TIMEOUT_MS)
+    assert window.part_id.text() == ""  # a part id goes with one trigger only
+    qtbot.waitUntil(lambda: window.station.taking_triggers, timeout=RUN_TIMEOUT_MS)
+    window.show()
+    window.windowHandle().requestActivate()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+    window.view.setFocus()
+    qtbot.keyClick(window, Qt.Key.Key_Space)  # the operator's key (or the foot pedal's)
+    qtbot.waitUntil(lambda: window.counters.counts.total == 2, timeout=RUN_TIMEOUT_MS)
+    rows = window.results.records()
+    assert [(r.frame_id, r.verdict, r.part_id) for r in rows] == [
+        ("part_00.png", "OK", "SN-0001"),
+        ("part_01.png", "NG", None),
+    ]
+    assert all(r.trigger_time is not None and r.latency_ms > 0 for r in rows)
+    assert window.status.labels["state"].text() == "Operational/Ready"
+    window.stop()
+    qtbot.waitUntil(lambda: not window.station.running, timeout=RUN_TIMEOUT_MS)
+    assert not window.send_trigger()  # no run: nothing to trigger, and nothing stored
+    assert window.counters.counts.total == 2
+
+
+def test_a_trigger_while_busy_is_counted_as_missed(qtbot, window, tmp_path):
+    window.trigger_box.setCurrentIndex(window.trigger_box.findData("software"))
+    window.set_source(str(write_parts(tmp_path / "parts", "OOOOOO")))
+    assert window.start()
+    qtbot.waitUntil(lambda: window.station.taking_triggers, timeout=RUN_TIMEOUT_MS)
+    sent = [window.send_trigger() for _ in range(5)]  # faster than any inspection
+    assert sent[0] and not all(sent)
+    taken = sum(sent)
+    qtbot.waitUntil(lambda: window.counters.counts.total == taken, timeout=RUN_TIMEOUT_MS)
+    missed = window.results.missed_triggers()
+    assert len(missed) == 5 - taken and all("busy" in m.reason for m in missed)
+    qtbot.waitUntil(
+        lambda: window.status.labels["missed"].text() == f"missed {5 - taken}",
+        timeout=RUN_TIMEOUT_MS,
+    )
+    window.stop()

@@ -1,0 +1,359 @@
+"""Recipe editor: the station's recipe file (TOML, also edited by hand) as a table and a form.
+
+The engine owns the rules: Save builds the file's dict and lets `engine.recipes.parse_recipes`
+judge it, so an edit here and a hand edit fail with the same message naming file and field.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+from pathlib import Path
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QAbstractSpinBox,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.recipes import (
+    ARCHIVE_MODES,
+    POLICIES,
+    THRESHOLD_FIELDS,
+    Recipe,
+    RecipeBook,
+    RecipeError,
+    load_recipes,
+    parse_recipes,
+    save_recipes,
+)
+
+# A bare TOML key: the file needs no quoting and `!recipe ID` (engine.serve) takes one word.
+ID_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
+COLUMNS = ("Id", "Name", "Bundle", "Default")
+POLICY_LABELS = {"all": "all parts", "ng": "NG parts only", "none": "none"}
+THRESHOLD_LABELS = {
+    "image_threshold": "Image score threshold",
+    "pixel_threshold": "Pixel threshold",
+    "min_defect_area_px": "Minimum defect area",
+}
+ERROR_STYLE, NOTE_STYLE = "color: #ff7b72;", "color: #aab1bd;"
+
+
+def _combo(choices: tuple[str, ...], labels: dict[str, str] | None = None) -> QComboBox:
+    combo = QComboBox()
+    for key in choices:
+        combo.addItem((labels or {}).get(key, key), key)
+    return combo
+
+
+def _row(*widgets: QWidget) -> QWidget:
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    for widget in widgets:
+        layout.addWidget(widget, 1 if isinstance(widget, QLineEdit | QAbstractSpinBox) else 0)
+    return row
+
+
+class RecipeEditor(QWidget):
+    """Edits a copy of the file's recipes; the file changes only on Save, and only to what the
+    engine accepts. Ids of recipes already in the file are fixed (Duplicate, then Remove, to
+    rename) because the serve config and `!recipe ID` commands refer to them; a new recipe's id
+    is editable until it is saved."""
+
+    saved = Signal(object)  # RecipeBook, as load_recipes(path) returns it (bundles resolved)
+    modified_changed = Signal(bool)
+
+    def __init__(self, path: Path | str, bundle: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.path = Path(path)
+        self.bundle = bundle  # prefills a new recipe: the bundle the station has loaded
+        self.recipes: list[Recipe] = []  # bundles as written in the file (relative stays relative)
+        self.default: str | None = None
+        self.stored_ids: set[str] = set()
+        self.modified = False
+        self._showing = False  # filling the form is not an edit
+        self._build()
+        self.reload()
+
+    # --- widgets -------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.table.itemSelectionChanged.connect(self._show_selected)
+        self.new_button = QPushButton("New", clicked=self.new_recipe)
+        self.duplicate_button = QPushButton("Duplicate", clicked=self.duplicate_recipe)
+        self.remove_button = QPushButton("Remove", clicked=self.remove_recipe)
+
+        self.id, self.name, self.bundle_edit = QLineEdit(), QLineEdit(), QLineEdit()
+        self.id.setToolTip("Letters, digits, _ or -; fixed once the recipe is saved")
+        self.browse_button = QPushButton("Browse…", clicked=self._browse_bundle)
+        self.overlay_mode = _combo(ARCHIVE_MODES)
+        self.overlays = _combo(POLICIES, POLICY_LABELS)
+        self.archive = _combo(POLICIES, POLICY_LABELS)
+        self.overrides = {key: QCheckBox("override") for key in THRESHOLD_FIELDS}
+        self.values = {
+            "image_threshold": QDoubleSpinBox(decimals=6, singleStep=0.01, maximum=1e6),
+            "pixel_threshold": QDoubleSpinBox(decimals=4, singleStep=0.01, maximum=1.0),
+            "min_defect_area_px": QSpinBox(maximum=10_000_000, singleStep=10, suffix=" px"),
+        }
+        self.is_default = QCheckBox("the station starts with this recipe")
+        self.form = QGroupBox("Selected recipe")
+        form = QFormLayout(self.form)
+        form.addRow("Id", self.id)
+        form.addRow("Name", self.name)
+        form.addRow("Model bundle", _row(self.bundle_edit, self.browse_button))
+        form.addRow("Overlay mode", self.overlay_mode)
+        form.addRow("Overlay images for", self.overlays)
+        form.addRow("Archive originals of", self.archive)
+        for key, label in THRESHOLD_LABELS.items():
+            self.overrides[key].setToolTip("Unchecked: the bundle's own calibrated value")
+            form.addRow(label, _row(self.overrides[key], self.values[key]))
+        form.addRow("Default recipe", self.is_default)
+        for edit in (self.id, self.name, self.bundle_edit):
+            edit.textChanged.connect(self._form_edited)
+        for combo in (self.overlay_mode, self.overlays, self.archive):
+            combo.currentIndexChanged.connect(self._form_edited)
+        for check in (*self.overrides.values(), self.is_default):
+            check.toggled.connect(self._form_edited)
+        for box in self.values.values():
+            box.valueChanged.connect(self._form_edited)
+
+        note = QLabel(
+            "Relative bundle paths are relative to the recipe file's folder. Saving rewrites "
+            "the file: comments written by hand are not kept.",
+            wordWrap=True,
+            styleSheet=NOTE_STYLE,
+        )
+        self.message = QLabel(objectName="recipeMessage", wordWrap=True)
+        self.modified_label = QLabel(objectName="recipeModified", styleSheet="color: #f0e442;")
+        self.reload_button = QPushButton("Reload", clicked=self.reload)
+        self.reload_button.setToolTip("Read the file again, dropping unsaved changes")
+        self.save_button = QPushButton("Save", clicked=self.save)
+
+        self.body = QWidget()  # locked while the file on disk is one the engine refuses
+        body = QVBoxLayout(self.body)
+        body.setContentsMargins(0, 0, 0, 0)
+        body.addWidget(self.table, 1)
+        buttons = QHBoxLayout()
+        for button in (self.new_button, self.duplicate_button, self.remove_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        body.addLayout(buttons)
+        body.addWidget(self.form)
+        body.addWidget(note)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.modified_label)
+        bottom.addStretch(1)
+        bottom.addWidget(self.reload_button)
+        bottom.addWidget(self.save_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.body, 1)
+        layout.addWidget(self.message)
+        layout.addLayout(bottom)
+
+    def _say(self, text: str, error: bool = False) -> None:
+        self.message.setText(text)
+        self.message.setStyleSheet(ERROR_STYLE if error else NOTE_STYLE)
+
+    def _set_modified(self, modified: bool) -> None:
+        self.modified_label.setText("● modified (not saved)" if modified else "")
+        if modified != self.modified:
+            self.modified = modified
+            self.modified_changed.emit(modified)
+
+    # --- table and form ------------------------------------------------------------------------
+    def _selected(self) -> int | None:
+        rows = self.table.selectionModel().selectedRows()
+        return rows[0].row() if rows else None
+
+    def _fill_table(self, select: int | None = None) -> None:
+        self._fill_cells()
+        if select is not None and self.recipes:
+            self.table.selectRow(min(select, len(self.recipes) - 1))
+        self._show_selected()
+
+    def _fill_cells(self) -> None:
+        self.table.setRowCount(len(self.recipes))
+        for row, recipe in enumerate(self.recipes):
+            default = "yes" if recipe.id == self.default else ""
+            cells = (recipe.id, recipe.name, recipe.bundle, default)
+            for column, text in enumerate(cells):
+                if self.table.item(row, column) is None:
+                    self.table.setItem(row, column, QTableWidgetItem())
+                self.table.item(row, column).setText(text)
+
+    def _show_selected(self) -> None:
+        row = self._selected()
+        recipe = self.recipes[row] if row is not None else Recipe(id="", bundle="")
+        for widget in (self.form, self.duplicate_button, self.remove_button):
+            widget.setEnabled(row is not None)
+        self._showing = True
+        try:
+            self.id.setText(recipe.id)
+            self.id.setReadOnly(recipe.id in self.stored_ids)
+            self.name.setText(recipe.name)
+            self.bundle_edit.setText(recipe.bundle)
+            for combo, value in (
+                (self.overlay_mode, recipe.overlay_mode),
+                (self.overlays, recipe.overlays),
+                (self.archive, recipe.archive),
+            ):
+                combo.setCurrentIndex(combo.findData(value))
+            for key, box in self.values.items():
+                self.overrides[key].setChecked(key in recipe.thresholds)
+                box.setValue(recipe.thresholds.get(key, 0))
+                box.setEnabled(key in recipe.thresholds)
+            self.is_default.setChecked(row is not None and recipe.id == self.default)
+        finally:
+            self._showing = False
+
+    def _form_edited(self) -> None:
+        """Keep the selected recipe in step with the form, so the table and Save see the edit."""
+        for key, box in self.values.items():
+            box.setEnabled(self.overrides[key].isChecked())
+        row = self._selected()
+        if self._showing or row is None:
+            return
+        recipe = Recipe(
+            id=self.id.text().strip(),
+            bundle=self.bundle_edit.text().strip(),
+            name=self.name.text().strip(),
+            thresholds={k: box.value() for k, box in self.values.items() if box.isEnabled()},
+            overlay_mode=self.overlay_mode.currentData(),
+            overlays=self.overlays.currentData(),
+            archive=self.archive.currentData(),
+        )
+        if self.is_default.isChecked():
+            self.default = recipe.id
+        elif self.default == self.recipes[row].id:
+            self.default = None
+        self.recipes[row] = recipe
+        self._set_modified(True)
+        self._fill_cells()  # not the form: refilling it would move the cursor of the edit
+
+    def _browse_bundle(self) -> None:
+        start = self.path.parent / self.bundle_edit.text().strip()  # an absolute path wins
+        folder = QFileDialog.getExistingDirectory(self, "Model bundle folder", str(start))
+        if folder:
+            self.bundle_edit.setText(folder)
+
+    # --- actions -------------------------------------------------------------------------------
+    def _free_id(self, base: str) -> str:
+        taken = {recipe.id for recipe in self.recipes}
+        candidate, number = base, 2
+        while candidate in taken:
+            candidate, number = f"{base}_{number}", number + 1
+        return candidate
+
+    def _add(self, recipe: Recipe) -> None:
+        self.recipes.append(recipe)
+        self._set_modified(True)
+        self._fill_table(select=len(self.recipes) - 1)
+        self.id.setFocus()
+        self.id.selectAll()
+
+    def new_recipe(self) -> None:
+        self._add(Recipe(id=self._free_id("new_recipe"), bundle=self.bundle))
+
+    def duplicate_recipe(self) -> None:
+        row = self._selected()
+        if row is not None:
+            source = self.recipes[row]
+            copy_id = self._free_id(f"{source.id}_copy")
+            self._add(dataclasses.replace(source, id=copy_id, thresholds=dict(source.thresholds)))
+
+    def remove_recipe(self) -> None:
+        row = self._selected()
+        if row is not None:
+            if self.recipes.pop(row).id == self.default:
+                self.default = None
+            self._set_modified(True)
+            self._fill_table(select=row)
+
+    def reload(self) -> None:
+        """Read the file again, dropping unsaved edits; a missing file is an empty book. A file
+        the engine refuses is shown, not replaced: editing stays locked until it is fixed."""
+        self.recipes, self.default, self.stored_ids = [], None, set()
+        broken = False
+        if not self.path.exists():
+            self._say(f"No recipe file yet at {self.path}: New adds a recipe, Save creates it.")
+        else:
+            try:
+                book = load_recipes(self.path)
+                # load_recipes resolves relative bundles; writing those back would pin the file
+                # to this folder, so the editor keeps the paths as the file writes them.
+                tables = tomllib.loads(self.path.read_text(encoding="utf-8")).get("recipes", {})
+            except RecipeError as exc:
+                self._say(f"{exc}\nFix the file by hand, then Reload.", error=True)
+                broken = True
+            else:
+                self.recipes = [
+                    dataclasses.replace(recipe, bundle=tables[recipe.id]["bundle"])
+                    for recipe in book.recipes.values()
+                ]
+                self.default, self.stored_ids = book.default, set(book.recipes)
+                self._say(f"{len(self.recipes)} recipe(s) in {self.path}")
+        self.body.setEnabled(not broken)
+        self.save_button.setEnabled(not broken)
+        self._set_modified(False)
+        self._fill_table(select=0)
+
+    def _data(self) -> dict:
+        """The file's dict, as tomllib reads it back. New ids are checked here: the engine sees a
+        dict, which cannot hold two equal ids, and takes any table name."""
+        tables: dict[str, dict] = {}
+        for recipe in self.recipes:
+            where = f"{self.path}: recipes.{recipe.id}"
+            if recipe.id not in self.stored_ids and not ID_PATTERN.fullmatch(recipe.id):
+                raise RecipeError(f"{where}: id {recipe.id!r} must be letters, digits, _ or -")
+            if recipe.id in tables:
+                raise RecipeError(f"{where}: two recipes have this id")
+            fields = dataclasses.asdict(recipe).items()
+            tables[recipe.id] = {k: v for k, v in fields if k != "id" and v not in ("", {})}
+        return {"default": self.default, "recipes": tables} if self.default else {"recipes": tables}
+
+    def save(self) -> RecipeBook | None:
+        """Write the recipes if the engine accepts them; else show its message and write nothing."""
+        try:
+            book = parse_recipes(self._data(), self.path)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            as_written = RecipeBook({r.id: r for r in self.recipes}, self.default, self.path)
+            save_recipes(as_written, self.path)
+        except RecipeError as exc:
+            self._say(str(exc), error=True)
+            return None
+        except OSError as exc:
+            self._say(f"{self.path}: cannot write ({exc.strerror or exc})", error=True)
+            return None
+        self.stored_ids = set(book.recipes)
+        self._set_modified(False)
+        self._say(f"Saved {len(book.recipes)} recipe(s) to {self.path}")
+        self._show_selected()  # the ids just saved are fixed now
+        self.saved.emit(book)
+        return book

@@ -54,6 +54,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="camera index, stream URL, video file, image folder or image, inspected as soon as "
         "the bundle is loaded (default: the last one used, which waits for Start)",
     )
+    parser.add_argument(
+        "--recipes",
+        metavar="TOML",
+        help="recipe file (docs/station-core.md); its recipe's bundle replaces --bundle",
+    )
+    parser.add_argument(
+        "--recipe", metavar="ID", help="the recipe to start with (default: the file's)"
+    )
     parser.add_argument("--operator", action="store_true", help="start in operator mode")
     parser.add_argument(
         "--settings",
@@ -93,6 +101,10 @@ def main(argv: list[str] | None = None) -> int:
     settings.bundle = args.bundle or settings.bundle or str(DEFAULT_BUNDLE)
     if args.source:
         settings.last_source = args.source
+    if args.recipes:
+        settings.recipes_file = args.recipes
+    if args.recipe:
+        settings.recipe_id = args.recipe
     settings.save(store)
     window = MainWindow(store, settings)
     window.resize(1400, 900)
@@ -100,6 +112,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.operator:
         window.set_operator_mode(True)
     window.start_when_loaded = bool(args.source)
-    window.load_bundle(settings.bundle)
+    window.load_bundle(window.bundle_path())
     app.aboutToQuit.connect(window.shutdown)
     return app.exec()

@@ -25,14 +25,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.events import PartResult, RecipeFailed, TriggerMissed
+from engine.events import PartResult, TriggerMissed
 from engine.inspector import Inspector, decide
 from engine.overlay import MODES, render_overlay
-from engine.recipes import Recipe, RecipeError
+from engine.recipes import THRESHOLD_FIELDS, Recipe, RecipeError, load_recipes, save_recipes
 from engine.recorder import open_store
 from engine.result import Thresholds
 from engine.sources import FrameSource, classify, source_key
-from engine.station import Display, Station, TriggerMode
+from engine.station import Active, Display, Station, TriggerMode
 from engine.store import ResultStore, StoreError
 from engine.vision_states import VisionState
 from gui import source_picker
@@ -47,7 +47,7 @@ from gui.settings import StationSettings, load_thresholds, save_thresholds
 from gui.settings_dialog import PasswordDialog, SettingsDialog
 from gui.status_bar import StationStatusBar
 from gui.verdict_banner import VerdictPanel
-from gui.workers import BundleLoader, Inspected, StationBridge, StationRun, to_inspected
+from gui.workers import Inspected, RecipeLoader, StationBridge, StationRun, to_inspected
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,9 @@ class MainWindow(QMainWindow):
         self.station: Station | None = None
         self.bridge: StationBridge | None = None
         self.batch_done = 0
-        self.loader: BundleLoader | None = None
+        self.loader: RecipeLoader | None = None
+        self._load_again = False
+        self._provider_used: str | None = None
         self.results: ResultStore | None = None
         self.current: Inspected | None = None
         self.password_dialog: PasswordDialog | None = None
@@ -88,6 +90,8 @@ class MainWindow(QMainWindow):
         self._display_timer = QTimer(self, singleShot=True, interval=DISPLAY_INTERVAL_MS)
         self._display_timer.timeout.connect(self._show_pending)
         self.set_operator_mode(False)
+        self.book = None
+        self.load_recipe_book()
         self._open_results()
         self._show_source()
 
@@ -220,6 +224,10 @@ class MainWindow(QMainWindow):
         )
         self.trigger_box.currentIndexChanged.connect(self._trigger_mode_changed)
         self.toolbar.addWidget(self.trigger_box)
+        self.recipe_box = QComboBox(toolTip="Recipe (product): switching loads its model first")
+        self.recipe_box.setMinimumWidth(160)
+        self.recipe_box.currentIndexChanged.connect(self._recipe_chosen)
+        self.recipe_action = self.toolbar.addWidget(self.recipe_box)
         self.toolbar.addAction(self.act_trigger)
         self.toolbar.addWidget(self.part_id)
         self.toolbar.addSeparator()
@@ -241,34 +249,65 @@ class MainWindow(QMainWindow):
         self.toolbar.addActions([self.act_fit, self.act_operator, self.act_settings, self.act_help])
 
     # --- bundle and results store --------------------------------------------------------------
+    def bundle_path(self) -> str:
+        """The bundle to load: the selected recipe's, or the settings' when no recipe file."""
+        recipe = self._book_recipe()
+        return recipe.bundle if recipe is not None else self.settings.bundle
+
     def load_bundle(self, path: str) -> None:
-        """Load in a worker; the window stays usable and shows the outcome when it is done."""
-        if not path:
+        """Use the bundle at `path` (when no recipe file is in use) and load it."""
+        if self.book is None:
+            self.settings.bundle = path
+        self.load_recipe()
+
+    def load_recipe(self) -> None:
+        """Prepare the window's recipe on the station core in a worker: its bundle loads
+        (hashing every file, building sessions: seconds) while the window stays usable and a
+        run goes on with the old recipe; the core swaps them between two parts. A failed load
+        keeps the old recipe and is stored with the reason. One load at a time: a request
+        during a load is taken when it ends."""
+        recipe = self._window_recipe()
+        if not recipe.bundle:
             self.verdict.banner.show_error("No model bundle set: Settings › Engineer settings")
             return
-        if not Path(path).exists():
-            self.loader = None
-            self._bundle_failed(None, f"{path}: bundle not found (choose one in Engineer settings)")
+        if self.station is None:
+            self.report_error(f"{recipe.bundle}: not loaded, no results store is open")
             return
-        self.stop()
-        self.status.set_bundle(f"loading {Path(path).name}…")
-        provider = None if self.settings.provider == "auto" else self.settings.provider
-        loader = BundleLoader(path, provider)
+        if self.loader is not None:
+            self._load_again = True
+            return
+        self.station.provider = None if self.settings.provider == "auto" else self.settings.provider
+        loaded = self.inspector is not None and _same_path(
+            recipe.bundle, self.inspector.bundle.source
+        )
+        if loaded and self.station.provider == self._provider_used:
+            self._prepare_recipe()  # same model, other policy or thresholds: nothing to load
+            return
+        self.status.set_bundle(f"loading {Path(recipe.bundle).name}…")
+        loader = RecipeLoader(self.station, recipe)
         # Signals from worker threads go to bound methods of this window, so Qt queues them
-        # into the GUI thread; only the latest load counts.
-        loader.loaded.connect(self._bundle_loaded)
-        loader.failed.connect(self._bundle_failed)
+        # into the GUI thread.
+        loader.done.connect(self._recipe_loaded)
         self._start_thread(loader)
         self.loader = loader
 
-    def _bundle_loaded(self, loader: BundleLoader, inspector: Inspector) -> None:
-        if loader is not self.loader:
+    def _recipe_loaded(self, loader: RecipeLoader, active: Active | None, error: str) -> None:
+        self.loader = None
+        if self._load_again:
+            self._load_again = False
+            self.load_recipe()
+        if active is None:
+            self._recipe_failed(loader.recipe, error)
             return
-        self.inspector = inspector
-        self.thresholds = load_thresholds(
-            self.qsettings, inspector.bundle.digest, inspector.thresholds
-        )
-        self._prepare_recipe()
+        inspector = self.inspector = active.inspector
+        self._provider_used = self.station.provider
+        if self._book_recipe() is not None:  # the recipe file owns the thresholds
+            self.thresholds = active.thresholds
+        else:  # those the engineer accepted for this exact bundle
+            self.thresholds = load_thresholds(
+                self.qsettings, inspector.bundle.digest, inspector.thresholds
+            )
+            self.station.set_thresholds(self.thresholds)
         self.status.set_bundle(inspector.bundle.name)
         self.status.set_provider(inspector.main_provider)
         if self.current is None:
@@ -277,14 +316,20 @@ class MainWindow(QMainWindow):
             self.start_when_loaded = False
             self.start()
 
-    def _bundle_failed(self, loader: BundleLoader | None, message: str) -> None:
-        if loader is not self.loader:
+    def _recipe_failed(self, recipe: Recipe, message: str) -> None:
+        hint = "" if Path(recipe.bundle).exists() else " (choose one in Engineer settings)"
+        current = self.station.recipe if self.station is not None else None
+        if current is None or self.inspector is None:
+            self.inspector = None
+            self.status.set_bundle(None)
+            self.status.set_provider(None)
+            self.verdict.banner.show_error("No model loaded")
+            self.report_error(f"Model bundle not loaded: {message}{hint}", origin=recipe.bundle)
             return
-        self.inspector = None
-        self.status.set_bundle(None)
-        self.status.set_provider(None)
-        self.verdict.banner.show_error("No model loaded")
-        self.report_error(f"Model bundle not loaded: {message}", origin=self.settings.bundle)
+        self.status.set_bundle(self.inspector.bundle.name)
+        self.report_error(
+            f"{message}{hint}; still inspecting with recipe {current.label}", origin=recipe.bundle
+        )
 
     def _open_results(self) -> None:
         """Open the output folder's store and the station core on it (one per store)."""
@@ -306,15 +351,56 @@ class MainWindow(QMainWindow):
         bridge.dropped.connect(lambda e: self.status.set_dropped(e.dropped, e.alarm))
         bridge.trigger_missed.connect(self._trigger_missed)
         bridge.state_changed.connect(self.status.set_state)
-        bridge.recipe_changed.connect(self._recipe_changed)
         self.counters.set_counts(self.station.counters)
         self.status.set_state(self.station.state.path)
         self.status.set_missed(self.station.missed)
         if self.inspector is not None:
             self._prepare_recipe()
 
+    # --- recipes -------------------------------------------------------------------------------
+    def load_recipe_book(self) -> None:
+        """Read the recipe file of the settings (none: the settings' bundle is the recipe)."""
+        self.book = None
+        if self.settings.recipes_file:
+            try:
+                self.book = load_recipes(self.settings.recipes_file)
+            except RecipeError as exc:
+                self.report_error(f"Recipes not loaded, using the model bundle setting: {exc}")
+        self.recipe_box.blockSignals(True)
+        self.recipe_box.clear()
+        for recipe in self.book.recipes.values() if self.book else ():
+            self.recipe_box.addItem(recipe.label, recipe.id)
+        chosen = self._book_recipe()
+        self.recipe_box.setCurrentIndex(self.recipe_box.findData(chosen.id) if chosen else -1)
+        self.recipe_box.blockSignals(False)
+        self.recipe_action.setVisible(self.book is not None)
+
+    def _book_recipe(self) -> Recipe | None:
+        """The selected recipe of the recipe file (its default, first, when none is)."""
+        if not self.book or not self.book.recipes:
+            return None
+        if self.settings.recipe_id in self.book.recipes:
+            return self.book.recipes[self.settings.recipe_id]
+        return self.book.first()
+
+    def select_recipe(self, recipe_id: str) -> None:
+        """Switch product: the recipe's bundle loads first, then the core swaps it in between
+        two parts; a failed load keeps the current recipe (error panel)."""
+        if self.book is None or recipe_id not in self.book.recipes:
+            return
+        self.settings.recipe_id = recipe_id
+        self.settings.save(self.qsettings)
+        self.load_recipe()
+
+    def _recipe_chosen(self) -> None:
+        self.select_recipe(self.recipe_box.currentData())
+
     def _window_recipe(self) -> Recipe:
-        """The window's recipe: the bundle and archive policy of the settings."""
+        """The active recipe: the recipe file's selected one, else one made of the settings
+        (their bundle and archive policy)."""
+        recipe = self._book_recipe()
+        if recipe is not None:
+            return recipe
         mode = self.display.mode
         return Recipe(
             id=Path(self.settings.bundle).name or "window",
@@ -325,21 +411,20 @@ class MainWindow(QMainWindow):
         )
 
     def _prepare_recipe(self) -> None:
-        """Make the window's recipe active with the thresholds the engineer set for this
-        bundle; the Inspector the loader built is handed over, not loaded again."""
+        """Make the window's recipe active with the Inspector already loaded for its bundle
+        (a new store, or another archive policy: nothing to load)."""
         if self.station is None or self.inspector is None:
             return
         recipe = self._window_recipe()
         try:
-            self.station.prepare(recipe, "window", self.inspector)
+            active = self.station.prepare(recipe, "window", self.inspector)
         except RecipeError as exc:
             self.report_error(str(exc))
             return
-        self.station.set_thresholds(self.thresholds)
-
-    def _recipe_changed(self, event: object) -> None:
-        if isinstance(event, RecipeFailed):
-            self.errors.add_error(f"Recipe {event.recipe_id} not loaded: {event.reason}")
+        if self._book_recipe() is not None:
+            self.thresholds = active.thresholds
+        else:
+            self.station.set_thresholds(self.thresholds)
 
     def _close_station(self) -> None:
         if self.bridge is not None:
@@ -569,8 +654,6 @@ class MainWindow(QMainWindow):
         for thread in [t for t in self.threads if t.isFinished()]:
             thread.wait()  # returns at once: run() is over; frees the native thread
             self.threads.discard(thread)
-        if self.loader is not None and self.loader.isFinished():
-            self.loader = None
 
     def _show_running(self, running: bool) -> None:
         self.act_run.setIcon(icon("stop" if running else "start"))
@@ -672,13 +755,33 @@ class MainWindow(QMainWindow):
         old = self.settings
         self.settings = dataclasses.replace(new, last_source=self.source)
         self.settings.save(self.qsettings)
-        if self.inspector is not None and self.thresholds is not None:
-            save_thresholds(self.qsettings, self.inspector.bundle.digest, self.thresholds)
+        self._keep_thresholds()
         if new.output_dir != old.output_dir:
             self._open_results()
-        if new.bundle != old.bundle or new.provider != old.provider:
-            self.load_bundle(new.bundle)
+        if new.recipes_file != old.recipes_file or new.recipe_id != old.recipe_id:
+            self.load_recipe_book()
+        self.load_recipe()  # loads only when the bundle or the provider changed
         self._apply_trigger_mode()
+
+    def _keep_thresholds(self) -> None:
+        """Accepted thresholds go to their one owner: the selected recipe in the recipe file,
+        or (no recipe file) the settings, for this exact bundle."""
+        if self.inspector is None or self.thresholds is None:
+            return
+        recipe = self._book_recipe()
+        if recipe is None:
+            save_thresholds(self.qsettings, self.inspector.bundle.digest, self.thresholds)
+            return
+        overrides = {
+            name: getattr(self.thresholds, name)
+            for name in THRESHOLD_FIELDS
+            if getattr(self.thresholds, name) is not None
+        }
+        self.book.recipes[recipe.id] = dataclasses.replace(recipe, thresholds=overrides)
+        try:
+            save_recipes(self.book, self.book.path)
+        except OSError as exc:
+            self.report_error(f"{self.book.path}: thresholds not saved in the recipe file ({exc})")
 
     def show_shortcuts(self) -> None:
         ShortcutsDialog(self.actions(), self).exec()
@@ -738,3 +841,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.shutdown()
         super().closeEvent(event)
+
+
+def _same_path(a: str | Path, b: str | Path) -> bool:
+    return Path(a).resolve() == Path(b).resolve()

@@ -49,12 +49,24 @@ from engine.recipes import (
 ID_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
 COLUMNS = ("Id", "Name", "Bundle", "Default")
 POLICY_LABELS = {"all": "all parts", "ng": "NG parts only", "none": "none"}
+COMBO_LABELS = {
+    "overlay_mode": "Overlay mode",
+    "overlays": "Overlay images for",
+    "archive": "Archive originals of",
+}
 THRESHOLD_LABELS = {
     "image_threshold": "Image score threshold",
     "pixel_threshold": "Pixel threshold",
     "min_defect_area_px": "Minimum defect area",
 }
 ERROR_STYLE, NOTE_STYLE = "color: #ff7b72;", "color: #aab1bd;"
+STYLE = """
+*:disabled { color: #6b7280; }
+QLineEdit:read-only { color: #aab1bd; }
+QCheckBox::indicator { width: 13px; height: 13px; border: 1px solid #8a93a3; border-radius: 3px; }
+QCheckBox::indicator:checked { background-color: #2f6fb3; border-color: #e8eaed; }
+QCheckBox::indicator:disabled { border-color: #3c434f; }
+"""
 
 
 def _combo(choices: tuple[str, ...], labels: dict[str, str] | None = None) -> QComboBox:
@@ -64,12 +76,16 @@ def _combo(choices: tuple[str, ...], labels: dict[str, str] | None = None) -> QC
     return combo
 
 
-def _row(*widgets: QWidget) -> QWidget:
+def _row(*widgets: QWidget | None) -> QWidget:
+    """Widgets side by side; None is a stretch, and edits take the spare width."""
     row = QWidget()
     layout = QHBoxLayout(row)
     layout.setContentsMargins(0, 0, 0, 0)
     for widget in widgets:
-        layout.addWidget(widget, 1 if isinstance(widget, QLineEdit | QAbstractSpinBox) else 0)
+        if widget is None:
+            layout.addStretch(1)
+        else:
+            layout.addWidget(widget, 1 if isinstance(widget, QLineEdit | QAbstractSpinBox) else 0)
     return row
 
 
@@ -102,6 +118,7 @@ class RecipeEditor(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
+        self.table.setMinimumHeight(130)  # about four recipes before it scrolls
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
@@ -113,9 +130,11 @@ class RecipeEditor(QWidget):
         self.id, self.name, self.bundle_edit = QLineEdit(), QLineEdit(), QLineEdit()
         self.id.setToolTip("Letters, digits, _ or -; fixed once the recipe is saved")
         self.browse_button = QPushButton("Browse…", clicked=self._browse_bundle)
-        self.overlay_mode = _combo(ARCHIVE_MODES)
-        self.overlays = _combo(POLICIES, POLICY_LABELS)
-        self.archive = _combo(POLICIES, POLICY_LABELS)
+        self.combos = {  # keyed by the Recipe field each one sets
+            "overlay_mode": _combo(ARCHIVE_MODES),
+            "overlays": _combo(POLICIES, POLICY_LABELS),
+            "archive": _combo(POLICIES, POLICY_LABELS),
+        }
         self.overrides = {key: QCheckBox("override") for key in THRESHOLD_FIELDS}
         self.values = {
             "image_threshold": QDoubleSpinBox(decimals=6, singleStep=0.01, maximum=1e6),
@@ -128,16 +147,15 @@ class RecipeEditor(QWidget):
         form.addRow("Id", self.id)
         form.addRow("Name", self.name)
         form.addRow("Model bundle", _row(self.bundle_edit, self.browse_button))
-        form.addRow("Overlay mode", self.overlay_mode)
-        form.addRow("Overlay images for", self.overlays)
-        form.addRow("Archive originals of", self.archive)
+        for key, label in COMBO_LABELS.items():
+            form.addRow(label, self.combos[key])
         for key, label in THRESHOLD_LABELS.items():
             self.overrides[key].setToolTip("Unchecked: the bundle's own calibrated value")
             form.addRow(label, _row(self.overrides[key], self.values[key]))
         form.addRow("Default recipe", self.is_default)
         for edit in (self.id, self.name, self.bundle_edit):
             edit.textChanged.connect(self._form_edited)
-        for combo in (self.overlay_mode, self.overlays, self.archive):
+        for combo in self.combos.values():
             combo.currentIndexChanged.connect(self._form_edited)
         for check in (*self.overrides.values(), self.is_default):
             check.toggled.connect(self._form_edited)
@@ -160,22 +178,16 @@ class RecipeEditor(QWidget):
         body = QVBoxLayout(self.body)
         body.setContentsMargins(0, 0, 0, 0)
         body.addWidget(self.table, 1)
-        buttons = QHBoxLayout()
-        for button in (self.new_button, self.duplicate_button, self.remove_button):
-            buttons.addWidget(button)
-        buttons.addStretch(1)
-        body.addLayout(buttons)
+        body.addWidget(_row(self.new_button, self.duplicate_button, self.remove_button, None))
         body.addWidget(self.form)
         body.addWidget(note)
-        bottom = QHBoxLayout()
-        bottom.addWidget(self.modified_label)
-        bottom.addStretch(1)
-        bottom.addWidget(self.reload_button)
-        bottom.addWidget(self.save_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.body, 1)
         layout.addWidget(self.message)
-        layout.addLayout(bottom)
+        layout.addWidget(_row(self.modified_label, None, self.reload_button, self.save_button))
+        # The station's style sheet draws disabled and read-only fields like editable ones; an
+        # override that is off and a fixed id must look so.
+        self.setStyleSheet(STYLE)
 
     def _say(self, text: str, error: bool = False) -> None:
         self.message.setText(text)
@@ -216,15 +228,12 @@ class RecipeEditor(QWidget):
         self._showing = True
         try:
             self.id.setText(recipe.id)
-            self.id.setReadOnly(recipe.id in self.stored_ids)
+            ids = [r.id for r in self.recipes]  # a new recipe that took a saved id stays open
+            self.id.setReadOnly(recipe.id in self.stored_ids and ids.count(recipe.id) == 1)
             self.name.setText(recipe.name)
             self.bundle_edit.setText(recipe.bundle)
-            for combo, value in (
-                (self.overlay_mode, recipe.overlay_mode),
-                (self.overlays, recipe.overlays),
-                (self.archive, recipe.archive),
-            ):
-                combo.setCurrentIndex(combo.findData(value))
+            for key, combo in self.combos.items():
+                combo.setCurrentIndex(combo.findData(getattr(recipe, key)))
             for key, box in self.values.items():
                 self.overrides[key].setChecked(key in recipe.thresholds)
                 box.setValue(recipe.thresholds.get(key, 0))
@@ -245,9 +254,7 @@ class RecipeEditor(QWidget):
             bundle=self.bundle_edit.text().strip(),
             name=self.name.text().strip(),
             thresholds={k: box.value() for k, box in self.values.items() if box.isEnabled()},
-            overlay_mode=self.overlay_mode.currentData(),
-            overlays=self.overlays.currentData(),
-            archive=self.archive.currentData(),
+            **{key: combo.currentData() for key, combo in self.combos.items()},
         )
         if self.is_default.isChecked():
             self.default = recipe.id

@@ -41,6 +41,8 @@ class StationSettings:
     video_as_camera: bool = False
     trigger_mode: str = "continuous"  # free run, or one part per trigger (button, Space, pedal)
     pedal_key: str = ""  # the key a USB foot pedal types (e.g. F12), a trigger besides Space
+    recipes_file: str = ""  # a recipe file (engine.recipes); empty: the bundle above is the recipe
+    recipe_id: str = ""  # the recipe last selected from that file
 
     @classmethod
     def load(cls, store: QSettings) -> StationSettings:

@@ -1,6 +1,6 @@
 """Inspection off the GUI thread: the GUI only receives finished results by signals.
 
-`BundleLoader` loads a bundle and builds its onnxruntime sessions. `StationRun` runs the
+`RecipeLoader` prepares a recipe (loads its bundle) on the station core. `StationRun` runs the
 station core's cycle (`engine.station`, the same one `station inspect` and `station serve`
 drive) on a QThread, and `StationBridge` turns the core's events into Qt signals. Nothing here
 inspects, decides or records: the core does.
@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from PySide6.QtCore import QObject, Qt, QThread, Signal
 from PySide6.QtGui import QImage
 
-from engine.bundle import BundleError, load_bundle
 from engine.events import (
     FrameFailed,
     FramesDropped,
@@ -32,8 +31,7 @@ from engine.events import (
     StateChanged,
     TriggerMissed,
 )
-from engine.inspector import Inspector
-from engine.providers import ProviderError
+from engine.recipes import Recipe, RecipeError
 from engine.result import InspectionResult
 from engine.sources import Frame, FrameSource, SourceError
 from engine.station import Station, TriggerMode
@@ -92,25 +90,24 @@ def to_inspected(part: PartResult) -> Inspected:
     return Inspected(part.frame, part.result, image, thumb, part.latency_ms)
 
 
-class BundleLoader(QThread):
-    """Loads a bundle (hashing every file) and creates its sessions, which can take seconds."""
+class RecipeLoader(QThread):
+    """Prepares a recipe on the station core: its bundle loads (every file hashed, sessions
+    built: seconds) off the GUI thread; the core records the switch, done or failed."""
 
-    loaded = Signal(object, object)  # this loader, Inspector
-    failed = Signal(object, str)  # this loader, message
+    done = Signal(object, object, str)  # this loader, the Active recipe or None, error message
 
-    def __init__(self, path: str, provider: str | None = None) -> None:
+    def __init__(self, station: Station, recipe: Recipe, requested_by: str = "window") -> None:
         super().__init__()
-        self.path, self.provider = path, provider
+        self.station, self.recipe, self.requested_by = station, recipe, requested_by
 
     def run(self) -> None:
         yield_cpu_to_gui()
         try:
-            self.loaded.emit(self, Inspector(load_bundle(self.path), self.provider))
-        except (BundleError, ProviderError, OSError) as exc:
-            self.failed.emit(self, str(exc))
-        except Exception as exc:  # onnxruntime raises its own types for a model it cannot run
-            log.exception("bundle %s failed to load", self.path)
-            self.failed.emit(self, f"{self.path}: model cannot be loaded ({exc})")
+            active = self.station.prepare(self.recipe, self.requested_by)
+        except RecipeError as exc:
+            self.done.emit(self, None, str(exc))
+            return
+        self.done.emit(self, active, "")
 
 
 class StationRun(QThread):

@@ -426,17 +426,37 @@ def test_overlay_mode_redraws_the_current_image(qtbot, window, tmp_path):
 
 
 def test_a_bundle_that_fails_to_load_is_shown_and_logged(qtbot, qsettings, tiny_bundle, tmp_path):
-    window = open_window(qtbot, qsettings, tiny_bundle, tmp_path / "out")
     (tiny_bundle / "manifest.json").write_text("{ not json", encoding="utf-8")
+    settings = StationSettings.load(qsettings)
+    settings.bundle, settings.output_dir = str(tiny_bundle), str(tmp_path / "out")
+    window = MainWindow(qsettings, settings)
+    qtbot.addWidget(window)
     window.load_bundle(str(tiny_bundle))
-    qtbot.waitUntil(lambda: window.inspector is None and window.loader is None, timeout=5000)
     qtbot.waitUntil(lambda: bool(window.errors.messages), timeout=5000)
+    assert window.inspector is None and window.loader is None
     assert "manifest.json" in window.errors.messages[0]
     assert window.verdict.banner.verdict == "error"
     assert not window.start()  # refuses to run, with a message, and does not crash
     failures = [r for r in window.results.records() if r.verdict == "ERROR"]
     assert any("manifest.json" in (r.error or "") for r in failures)
+    (switch,) = window.results.recipe_switches()  # the core stored the failed load
+    assert "manifest.json" in switch.error and switch.requested_by == "window"
     window.close()
+
+
+def test_a_new_bundle_that_fails_to_load_keeps_the_one_in_use(qtbot, window, tmp_path):
+    from tests.tiny_bundle import make_tiny_bundle
+
+    broken = make_tiny_bundle(tmp_path / "broken")
+    (broken / "manifest.json").write_text("{ not json", encoding="utf-8")
+    before = window.inspector
+    window.apply_settings(dataclasses.replace(window.settings, bundle=str(broken)))
+    qtbot.waitUntil(lambda: bool(window.errors.messages), timeout=5000)
+    assert "manifest.json" in window.errors.messages[-1]
+    assert "still inspecting with recipe" in window.errors.messages[-1]
+    assert window.inspector is before and window.station.active.inspector is before
+    run_to_end(qtbot, window, write_parts(tmp_path / "parts", "N"))
+    assert window.verdict.banner.verdict == "NG"
 
 
 def test_operator_mode_shows_only_what_the_operator_needs(qtbot, window):
@@ -621,3 +641,62 @@ def test_a_trigger_while_busy_is_counted_as_missed(qtbot, window, tmp_path):
         timeout=RUN_TIMEOUT_MS,
     )
     window.stop()
+
+
+def test_recipes_from_the_recipe_file_switch_bundle_and_thresholds(
+    qtbot, qsettings, tiny_bundle, tmp_path
+):
+    from engine.recipes import load_recipes
+    from tests.tiny_bundle import make_tiny_bundle
+
+    make_tiny_bundle(tmp_path / "anomaly_only", segmentation=False)
+    recipes = tmp_path / "recipes.toml"
+    recipes.write_text(
+        'default = "nut"\n'
+        f'[recipes.nut]\nname = "Metal nut"\nbundle = "{tiny_bundle}"\n'
+        '[recipes.strict]\nbundle = "anomaly_only"\n'
+        "[recipes.strict.thresholds]\nimage_threshold = 1000.0\n"  # nothing is NG
+        '[recipes.broken]\nbundle = "missing_bundle"\n',
+        encoding="utf-8",
+    )
+    settings = StationSettings.load(qsettings)
+    settings.recipes_file, settings.output_dir = str(recipes), str(tmp_path / "out")
+    window = MainWindow(qsettings, settings)
+    qtbot.addWidget(window)
+    window.load_bundle(window.bundle_path())
+    qtbot.waitUntil(lambda: window.station.recipe is not None, timeout=RUN_TIMEOUT_MS)
+    assert window.station.recipe.id == "nut"
+    assert [window.recipe_box.itemData(i) for i in range(window.recipe_box.count())] == [
+        "nut",
+        "strict",
+        "broken",
+    ]
+    folder = write_parts(tmp_path / "parts", "N")
+    run_to_end(qtbot, window, folder)
+
+    window.recipe_box.setCurrentIndex(window.recipe_box.findData("strict"))
+    qtbot.waitUntil(lambda: window.station.recipe.id == "strict", timeout=RUN_TIMEOUT_MS)
+    assert window.station.active.thresholds.image_threshold == 1000.0
+    window.act_skip.setChecked(False)
+    window._remember_folder_options()
+    run_to_end(qtbot, window, folder)
+    rows = window.results.records()
+    assert [(r.recipe_id, r.verdict) for r in rows] == [("nut", "NG"), ("strict", "OK")]
+    assert rows[0].bundle_digest != rows[1].bundle_digest
+
+    window.recipe_box.setCurrentIndex(window.recipe_box.findData("broken"))
+    qtbot.waitUntil(lambda: any("missing_bundle" in m for m in window.errors.messages))
+    assert window.station.recipe.id == "strict"  # the old recipe stays active
+
+    # thresholds accepted by the engineer go into the selected recipe, in the file
+    window.recipe_box.setCurrentIndex(window.recipe_box.findData("strict"))
+    dialog = open_engineer_settings(window)
+    dialog.image_threshold.setValue(500.0)
+    dialog.accept()
+    assert load_recipes(recipes).get("strict").thresholds["image_threshold"] == 500.0
+    switches = window.results.recipe_switches()
+    assert [(s.to_recipe, s.requested_by) for s in switches][:2] == [
+        ("nut", "window"),
+        ("strict", "window"),
+    ]
+    window.close()

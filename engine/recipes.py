@@ -23,6 +23,7 @@ the field (`recipes.metal_nut.overlays`).
 from __future__ import annotations
 
 import dataclasses
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,8 @@ from engine.result import Thresholds
 POLICIES = ("all", "ng", "none")
 THRESHOLD_FIELDS = {"image_threshold": float, "pixel_threshold": float, "min_defect_area_px": int}
 ARCHIVE_MODES = tuple(m for m in MODES if m != "none")
+# A recipe id is what a PLC, OPC UA client or `!recipe ID` sends: keep it plain.
+RECIPE_ID = re.compile(r"[A-Za-z0-9_-]+")
 
 
 class RecipeError(Exception):
@@ -118,6 +121,8 @@ def parse_recipes(data: dict, path: Path) -> RecipeBook:
 
 def _recipe(recipe_id: str, table: object, path: Path) -> Recipe:
     where = f"{path}: recipes.{recipe_id}"
+    if not RECIPE_ID.fullmatch(recipe_id):
+        raise RecipeError(f"{where}: id {recipe_id!r} must be letters, digits, _ or -")
     if not isinstance(table, dict):
         raise RecipeError(f"{where}: must be a table")
     allowed = {f.name for f in dataclasses.fields(Recipe)} - {"id"}
@@ -163,9 +168,8 @@ def _recipe(recipe_id: str, table: object, path: Path) -> Recipe:
     )
 
 
-def save_recipes(book: RecipeBook, path: Path | str) -> Path:
-    """Write the book as TOML (atomically: a crash leaves the old file); returns the path."""
-    path = Path(path)
+def recipes_data(book: RecipeBook) -> dict:
+    """The book as the TOML file holds it (what tomllib reads back; `parse_recipes` takes it)."""
     data: dict[str, object] = {}
     if book.default:
         data["default"] = book.default
@@ -177,7 +181,13 @@ def save_recipes(book: RecipeBook, path: Path | str) -> Path:
         }
         for recipe in book.recipes.values()
     }
+    return data
+
+
+def save_recipes(book: RecipeBook, path: Path | str) -> Path:
+    """Write the book as TOML (atomically: a crash leaves the old file); returns the path."""
+    path = Path(path)
     temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(tomli_w.dumps(data), encoding="utf-8")
+    temporary.write_text(tomli_w.dumps(recipes_data(book)), encoding="utf-8")
     temporary.replace(path)
     return path

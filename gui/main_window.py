@@ -392,6 +392,14 @@ class MainWindow(QMainWindow):
         self.settings.save(self.qsettings)
         self.load_recipe()
 
+    def _recipes_saved(self, _book: object) -> None:
+        """The engineer saved the recipe file: use it now (the selected recipe may have a new
+        bundle or policy; the core swaps it in between two parts)."""
+        self.settings.recipes_file = self.settings_dialog.settings.recipes_file
+        self.settings.save(self.qsettings)
+        self.load_recipe_book()
+        self.load_recipe()
+
     def _recipe_chosen(self) -> None:
         self.select_recipe(self.recipe_box.currentData())
 
@@ -748,6 +756,7 @@ class MainWindow(QMainWindow):
         dialog = SettingsDialog(self.settings, self.inspector, self.thresholds, self)
         dialog.thresholds_changed.connect(self.apply_thresholds)
         dialog.applied.connect(self.apply_settings)
+        dialog.recipes_saved.connect(self._recipes_saved)
         dialog.open()
         self.settings_dialog = dialog
 

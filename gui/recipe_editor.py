@@ -7,7 +7,6 @@ judge it, so an edit here and a hand edit fail with the same message naming file
 from __future__ import annotations
 
 import dataclasses
-import re
 import tomllib
 from pathlib import Path
 
@@ -42,11 +41,10 @@ from engine.recipes import (
     RecipeError,
     load_recipes,
     parse_recipes,
+    recipes_data,
     save_recipes,
 )
 
-# A bare TOML key: the file needs no quoting and `!recipe ID` (engine.serve) takes one word.
-ID_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
 COLUMNS = ("Id", "Name", "Bundle", "Default")
 POLICY_LABELS = {"all": "all parts", "ng": "NG parts only", "none": "none"}
 COMBO_LABELS = {
@@ -331,26 +329,22 @@ class RecipeEditor(QWidget):
         self._set_modified(False)
         self._fill_table(select=0)
 
-    def _data(self) -> dict:
-        """The file's dict, as tomllib reads it back. New ids are checked here: the engine sees a
-        dict, which cannot hold two equal ids, and takes any table name."""
-        tables: dict[str, dict] = {}
+    def _book(self) -> RecipeBook:
+        """The recipes as written (relative bundle paths kept); two equal ids are refused
+        here, since the file's table could not hold them."""
+        recipes: dict[str, Recipe] = {}
         for recipe in self.recipes:
-            where = f"{self.path}: recipes.{recipe.id}"
-            if recipe.id not in self.stored_ids and not ID_PATTERN.fullmatch(recipe.id):
-                raise RecipeError(f"{where}: id {recipe.id!r} must be letters, digits, _ or -")
-            if recipe.id in tables:
-                raise RecipeError(f"{where}: two recipes have this id")
-            fields = dataclasses.asdict(recipe).items()
-            tables[recipe.id] = {k: v for k, v in fields if k != "id" and v not in ("", {})}
-        return {"default": self.default, "recipes": tables} if self.default else {"recipes": tables}
+            if recipe.id in recipes:
+                raise RecipeError(f"{self.path}: recipes.{recipe.id}: two recipes have this id")
+            recipes[recipe.id] = recipe
+        return RecipeBook(recipes, self.default, self.path)
 
     def save(self) -> RecipeBook | None:
         """Write the recipes if the engine accepts them; else show its message and write nothing."""
         try:
-            book = parse_recipes(self._data(), self.path)
+            as_written = self._book()
+            book = parse_recipes(recipes_data(as_written), self.path)  # the engine's checks
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            as_written = RecipeBook({r.id: r for r in self.recipes}, self.default, self.path)
             save_recipes(as_written, self.path)
         except RecipeError as exc:
             self._say(str(exc), error=True)

@@ -18,9 +18,18 @@ PROVIDER_CHOICES = ("auto", "cpu", "cuda", "directml", "coreml")
 TRIGGER_CHOICES = ("continuous", "software")  # file arrival is a watched folder
 
 
-def default_output_dir() -> str:
+def _app_data() -> Path:
     base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
-    return str(Path(base or Path.home() / ".inspection-station") / "output")
+    return Path(base or Path.home() / ".inspection-station")
+
+
+def default_output_dir() -> str:
+    return str(_app_data() / "output")
+
+
+def default_recipes_file() -> Path:
+    """Where the engineer's first recipe file goes when none is chosen."""
+    return _app_data() / "recipes.toml"
 
 
 @dataclass

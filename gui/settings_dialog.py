@@ -30,7 +30,8 @@ from PySide6.QtWidgets import (
 from engine.inspector import default_thresholds
 from engine.result import Thresholds
 from gui import settings as persisted
-from gui.settings import ARCHIVE_CHOICES, PROVIDER_CHOICES, StationSettings
+from gui.recipe_editor import RecipeEditor
+from gui.settings import ARCHIVE_CHOICES, PROVIDER_CHOICES, StationSettings, default_recipes_file
 
 if TYPE_CHECKING:
     from engine.inspector import Inspector
@@ -103,6 +104,7 @@ class SettingsDialog(QDialog):
 
     thresholds_changed = Signal(object)  # Thresholds
     applied = Signal(object)  # StationSettings
+    recipes_saved = Signal(object)  # RecipeBook, written to the recipe file
 
     def __init__(
         self,
@@ -120,6 +122,7 @@ class SettingsDialog(QDialog):
         tabs = QTabWidget()
         tabs.addTab(self._threshold_tab(thresholds), "Thresholds")
         tabs.addTab(self._station_tab(), "Model and output")
+        tabs.addTab(self._recipes_tab(), "Recipes")
         tabs.addTab(self._model_info_tab(), "Model info")
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
@@ -250,6 +253,58 @@ class SettingsDialog(QDialog):
         if path:
             self.output_dir.setText(path)
 
+    # --- recipes -------------------------------------------------------------------------------
+    def _recipes_tab(self) -> QWidget:
+        """The recipe file: which one (empty: the model bundle above is the only product),
+        and its recipes, edited and saved here."""
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        self.recipes_file = QLineEdit(self.settings.recipes_file)
+        self.recipes_file.setPlaceholderText(str(default_recipes_file()))
+        self.recipes_file.setToolTip(
+            "Empty: no recipes, the model bundle of the previous tab is used. Saving recipes "
+            "here uses the file shown (the grey suggestion when empty)."
+        )
+        browse = QPushButton("File…")
+        browse.clicked.connect(self._browse_recipes)
+        form = QFormLayout()
+        form.addRow("Recipe file", _path_row(self.recipes_file, browse))
+        layout.addLayout(form)
+        self.recipe_editor = RecipeEditor(self._recipes_path(), self.settings.bundle)
+        self.recipe_editor.saved.connect(self._recipes_saved)
+        layout.addWidget(self.recipe_editor, 1)
+        self.recipes_file.editingFinished.connect(self._recipes_file_changed)
+        return tab
+
+    def _recipes_path(self) -> str:
+        return self.recipes_file.text().strip() or str(default_recipes_file())
+
+    def _browse_recipes(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self,
+            "Recipe file",
+            self._recipes_path(),
+            "Recipes (*.toml)",
+            options=QFileDialog.Option.DontConfirmOverwrite,
+        )
+        if path:
+            self.recipes_file.setText(path)
+            self._recipes_file_changed()
+
+    def _recipes_file_changed(self) -> None:
+        if str(self.recipe_editor.path) != self._recipes_path():
+            editor = RecipeEditor(self._recipes_path(), self.settings.bundle)
+            editor.saved.connect(self._recipes_saved)
+            self.recipe_editor.parentWidget().layout().replaceWidget(self.recipe_editor, editor)
+            self.recipe_editor.deleteLater()
+            self.recipe_editor = editor
+
+    def _recipes_saved(self, book: object) -> None:
+        """A saved file is the station's recipe file from now on."""
+        self.recipes_file.setText(self._recipes_path())
+        self.settings.recipes_file = self._recipes_path()
+        self.recipes_saved.emit(book)
+
     def _model_info_tab(self) -> QWidget:
         text = QPlainTextEdit(readOnly=True)
         if self.inspector is None:
@@ -276,6 +331,7 @@ class SettingsDialog(QDialog):
         self.settings.output_dir = self.output_dir.text().strip() or self.settings.output_dir
         self.settings.archive = self.archive.currentData()
         self.settings.pedal_key = self.pedal_key.keySequence().toString()
+        self.settings.recipes_file = self.recipes_file.text().strip()
         self.applied.emit(self.settings)
         super().accept()
 

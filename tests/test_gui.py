@@ -700,3 +700,23 @@ def test_recipes_from_the_recipe_file_switch_bundle_and_thresholds(
         ("strict", "window"),
     ]
     window.close()
+
+
+def test_recipes_made_in_the_engineer_settings_are_used_at_once(qtbot, window, tmp_path):
+    dialog = open_engineer_settings(window)
+    recipes = tmp_path / "line" / "recipes.toml"
+    dialog.recipes_file.setText(str(recipes))
+    dialog._recipes_file_changed()
+    editor = dialog.recipe_editor
+    editor.new_recipe()
+    editor.id.setText("nut_m8")
+    editor.name.setText("Metal nut M8")
+    with qtbot.waitSignal(dialog.recipes_saved, timeout=5000):
+        assert editor.save() is not None
+    assert recipes.is_file()
+    qtbot.waitUntil(lambda: window.station.recipe.id == "nut_m8", timeout=RUN_TIMEOUT_MS)
+    assert window.recipe_box.currentData() == "nut_m8" and window.recipe_action.isVisible()
+    assert StationSettings.load(window.qsettings).recipes_file == str(recipes)
+    dialog.accept()
+    run_to_end(qtbot, window, write_parts(tmp_path / "parts", "N"))
+    assert window.results.records()[-1].recipe_id == "nut_m8"

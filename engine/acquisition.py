@@ -44,6 +44,11 @@ class LatestFrame:
             self._ended, self._error = True, error
             self._cond.notify_all()
 
+    @property
+    def error(self) -> Exception | None:
+        """The reader's error once it has ended with one (a camera that dropped out)."""
+        return self._error
+
     def take(self, timeout: float, after: float | None = None) -> Frame | None:
         """The latest frame (with `after`: the latest that arrived at or after that wall time;
         older ones are discarded), or None after `timeout`. Once the reader has ended and no
@@ -81,6 +86,10 @@ class LiveFeed:
     @property
     def dropped(self) -> int:
         return self.mailbox.dropped
+
+    @property
+    def error(self) -> Exception | None:
+        return self.mailbox.error
 
     def take(self, timeout: float, after: float | None = None) -> Frame | None:
         return self.mailbox.take(timeout, after)

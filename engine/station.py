@@ -62,6 +62,7 @@ log = logging.getLogger(__name__)
 
 WAIT_S = 0.1  # how often waiting loops look at the stop flag
 LATENCIES_KEPT = 100_000  # per run, for the summary's mean and p95
+JOB_ENDINGS = {"Stop": "SingleExecutionToReadyStop", "Abort": "SingleExecutionToReadyAbort"}
 
 
 class TriggerMode(StrEnum):
@@ -119,6 +120,7 @@ class _Run:
     recorder: Recorder | None = None  # for the Active it was made for
     recorder_for: Active | None = None
     jobs: int = 0
+    reopened: int = 0  # times the live source came back after a drop-out
 
 
 class Station:
@@ -267,7 +269,7 @@ class Station:
                 reason = f"station not waiting for triggers (state {self.state.path})"
             elif self._busy or self._trigger is not None:
                 reason = "station busy with the previous part"
-            elif self._machine.state is not VisionState.READY:
+            elif self._machine.state not in (VisionState.READY, VisionState.SINGLE_EXECUTION):
                 reason = f"station not ready (state {self.state.path})"
             else:
                 self._trigger = trig
@@ -464,6 +466,7 @@ class Station:
                 log.warning("still lost: %s", again)
                 continue
             run.summary.source_error = None
+            run.reopened += 1
             self._machine.fire("ErrorToOperationalAuto")
             log.info("%s: source back", run.summary.source)
             self.events.publish(SourceBack(run.summary.source))
@@ -542,6 +545,8 @@ class Station:
         while True:
             with self._cond:
                 while self._trigger is None and not self._stop.is_set():
+                    if run.feed is not None and run.feed.error is not None:
+                        raise run.feed.error  # the camera went while waiting for a trigger
                     self._cond.wait(WAIT_S)
                 trig = self._trigger
                 if trig is None:
@@ -554,10 +559,12 @@ class Station:
                 if frame is None:
                     return  # a finite source has no more frames; the trigger was recorded
                 self._part(run, frame, trig)
-                self._machine.fire("SingleExecutionToReadyAuto")
             finally:
                 with self._cond:
                     self._busy = False
+            # Ready is published after the station is free, so a trigger sent on Ready is taken.
+            cause = self._end_cause if self._stop.is_set() else None
+            self._machine.fire(JOB_ENDINGS.get(cause, "SingleExecutionToReadyAuto"))
 
     def _acquire(self, run: _Run, frames: Iterator[Frame] | None, trig: Trigger) -> Frame | None:
         """The triggered frame: on a live source the first to arrive after the trigger; else
@@ -587,7 +594,8 @@ class Station:
         """Inspect, decide, record and hand over one frame; nothing here ends the run."""
         active = self._active  # one snapshot: the whole part uses one recipe
         if run.source.live:  # live frame ids restart per opening: make them unique
-            frame.id = f"{run.summary.run_id}/{frame.id}"
+            again = f"{run.reopened}-" if run.reopened else ""  # ids restart per opening
+            frame.id = f"{run.summary.run_id}/{again}{frame.id}"
         if trig is not None:
             started = trig.clock
         elif run.source.live:

@@ -78,6 +78,7 @@ TRANSITIONS: dict[str, Transition] = {
         _t("SingleExecutionToReadyStop", S.SINGLE_EXECUTION, S.READY, "Stop"),
         _t("SingleExecutionToReadyAbort", S.SINGLE_EXECUTION, S.READY, "Abort"),
         _t("ReadyToContinuousExecution", S.READY, S.CONTINUOUS_EXECUTION, "StartContinuous"),
+        _t("ReadyToContinuousExecutionAuto", S.READY, S.CONTINUOUS_EXECUTION),
         _t("ContinuousExecutionToReadyAuto", S.CONTINUOUS_EXECUTION, S.READY),
         _t("ContinuousExecutionToReadyStop", S.CONTINUOUS_EXECUTION, S.READY, "Stop"),
         _t("ContinuousExecutionToReadyAbort", S.CONTINUOUS_EXECUTION, S.READY, "Abort"),

@@ -47,7 +47,7 @@ class PartResult:
     result: InspectionResult | None
     error: str | None  # why it was not inspected, or what could not be saved
     trigger: Trigger | None
-    latency_ms: float  # trigger (or frame arrival) to the result stored
+    latency_ms: float  # trigger (or frame arrival) to the result ready to store
     counters: Counters  # station counters after this part
     overlay: np.ndarray | None = None  # display overlay (BGR), when the station renders one
     done: int = 0  # parts of this run so far

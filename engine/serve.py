@@ -41,7 +41,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -65,7 +65,7 @@ from engine.service_config import (
     load_config,
 )
 from engine.sources import SourceError
-from engine.station import RunSummary, Station
+from engine.station import RunSummary, Station, TriggerMode
 from engine.store import StoreError
 from engine.vision_states import TransitionError, VisionState
 
@@ -73,6 +73,8 @@ log = logging.getLogger("station.serve")
 
 EXIT_OK, EXIT_SOURCE_FAILED, EXIT_ERROR = 0, 1, 2
 POLL_S = 0.05  # how often the control thread looks for a new run and repeats a stop
+BUSY_WAIT_S = 0.5  # longest a result line waits for the station to be free (HeldResults)
+BUSY_POLL_S = 0.0002
 SETTLE_S = 10.0  # longest wait for a halt or reset to take effect before `status` answers
 REQUESTED_BY = "station serve"
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -114,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         config = load_config(args.config, overrides, load_bundles=args.check)
+    except KeyboardInterrupt:  # before the service's own handler is installed
+        return EXIT_OK
     except ConfigError as exc:
         for line in exc.errors:
             print(line, file=sys.stderr)
@@ -124,19 +128,19 @@ def main(argv: list[str] | None = None) -> int:
         print(config.summary())
         return EXIT_OK
     try:
-        handlers = configure_logging(config.station, args.verbose)
+        undo_logging = configure_logging(config.station, args.verbose)
     except OSError as exc:
         print(f"{config.where}: station.log_file: cannot open ({exc})", file=sys.stderr)
         return EXIT_ERROR
     try:
         return serve(config, stdin_fd=_stdin_fd())
     finally:
-        _remove_handlers(handlers)
+        undo_logging()
 
 
-def configure_logging(station: StationConfig, verbose: bool = False) -> list[logging.Handler]:
-    """Log to stderr and, when configured, to a rotating file; returns the handlers added (the
-    caller removes them, so in-process callers such as tests do not pile them up)."""
+def configure_logging(station: StationConfig, verbose: bool = False) -> Callable[[], None]:
+    """Log to stderr and, when configured, to a rotating file. Returns the function undoing
+    it, so in-process callers (tests, a launcher) do not pile up handlers."""
     formatter = logging.Formatter(LOG_FORMAT)
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if station.log_file is not None:
@@ -150,18 +154,19 @@ def configure_logging(station: StationConfig, verbose: bool = False) -> list[log
             )
         )
     root = logging.getLogger()
+    previous_level = root.level
     root.setLevel(logging.DEBUG if verbose else station.log_level)
     for handler in handlers:
         handler.setFormatter(formatter)
         root.addHandler(handler)
-    return handlers
 
+    def undo() -> None:
+        for handler in handlers:
+            root.removeHandler(handler)
+            handler.close()
+        root.setLevel(previous_level)
 
-def _remove_handlers(handlers: list[logging.Handler]) -> None:
-    root = logging.getLogger()
-    for handler in handlers:
-        root.removeHandler(handler)
-        handler.close()
+    return undo
 
 
 def _stdin_fd() -> int | None:
@@ -302,8 +307,7 @@ class Service:
         self._stopping = threading.Event()
         self._finished = threading.Event()
         self._runs = _Runs()
-        self._held: list[dict[str, Any]] = []  # result lines waiting for the part's end
-        self._held_lock = threading.Lock()
+        self._results = HeldResults(station, lines)
         station.subscribe(self._on_event)
 
     # --- the main thread ----------------------------------------------------------------------
@@ -324,6 +328,7 @@ class Service:
             return self._loop()
         finally:
             self._finished.set()
+            self._results.close()
             control.join(timeout=5)
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
@@ -461,19 +466,17 @@ class Service:
 
     # --- events -------------------------------------------------------------------------------
     def _on_event(self, event: object) -> None:
-        """Events to JSON lines. A triggered part's result line waits until the station has
-        left SingleExecution: Station publishes the result while it is still busy with the
-        part, and a script that triggers again on seeing the line would be refused as busy."""
         if isinstance(event, ResultReady | FrameFailed):
             fields = result_fields(event.part)
-            with self._held_lock:
-                if self.station.state is VisionState.SINGLE_EXECUTION:
-                    self._held.append(fields)
-                    return
-            self.lines.write("result", **fields)
-        elif isinstance(event, StateChanged | RunEnded):
-            if isinstance(event, RunEnded) or event.old is VisionState.SINGLE_EXECUTION:
-                self._release_held()
+            if self.station.state is VisionState.SINGLE_EXECUTION:
+                self._results.hold(fields)
+            else:
+                self.lines.write("result", **fields)
+        elif isinstance(event, StateChanged):
+            if event.old is VisionState.SINGLE_EXECUTION:
+                self._results.release()
+        elif isinstance(event, RunEnded):
+            self._results.drain()
         elif isinstance(event, TriggerMissed):
             self.lines.write(
                 "missed",
@@ -482,12 +485,6 @@ class Service:
                 reason=event.reason,
                 missed=event.missed,
             )
-
-    def _release_held(self) -> None:
-        with self._held_lock:
-            held, self._held = self._held, []
-        for fields in held:
-            self.lines.write("result", **fields)
 
     def status(self) -> dict[str, Any]:
         station = self.station
@@ -517,7 +514,8 @@ class Service:
             if self._finished.is_set():
                 return
             self.handle_line(line)
-        level = logging.WARNING if self.config.source.trigger == "software" else logging.DEBUG
+        software = self.config.source.trigger is TriggerMode.SOFTWARE
+        level = logging.WARNING if software else logging.DEBUG
         log.log(level, "stdin closed: no more stdin triggers or commands; still running")
 
     def handle_line(self, line: str) -> None:
@@ -528,6 +526,9 @@ class Service:
         except (ProtocolError, TransitionError, RecipeError) as exc:
             log.warning("stdin %r: %s", line.strip(), exc)
             self.lines.write("error", line=line.strip(), message=str(exc))
+        except Exception as exc:  # a bug must not end the reading: the line service goes on
+            log.exception("stdin %r failed", line.strip())
+            self.lines.write("error", line=line.strip(), message=f"internal error: {exc}")
 
     def _do_trigger(self, part_id: str | None) -> None:
         self.station.trigger(part_id=part_id, origin="stdin")  # answered by result or missed
@@ -555,10 +556,63 @@ class Service:
         self.station.prepare(recipe, "stdin")
         self._do_status(None)
 
-    def _settle(self, done, timeout: float = SETTLE_S) -> None:
+    def _settle(self, done: Callable[[], bool], timeout: float = SETTLE_S) -> None:
         deadline = time.monotonic() + timeout
         while not done() and time.monotonic() < deadline:
             time.sleep(POLL_S / 5)
+
+
+class HeldResults:
+    """Result lines of triggered parts, written once the station can take the next trigger.
+
+    Station publishes a part's result, and its move back to Ready, before it clears its busy
+    flag, so a script that triggers again as soon as it reads the line can be refused as busy
+    (a missed trigger; under load about every other one). So the line of a part finished in
+    SingleExecution is held until the state has left it, then written by a thread that first
+    waits (at most BUSY_WAIT_S) for that flag to clear. Station keeps the flag private; this
+    reads it defensively and is not needed once Station clears it before publishing.
+    """
+
+    def __init__(self, station: Station, lines: JsonLines) -> None:
+        self._station = station
+        self._lines = lines
+        self._held: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._queue: queue.Queue[list[dict[str, Any]] | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._write, name="serve-results", daemon=True)
+        self._thread.start()
+
+    def hold(self, fields: dict[str, Any]) -> None:
+        with self._lock:
+            self._held.append(fields)
+
+    def release(self) -> None:
+        """The part's SingleExecution is over: write its line once the station is free."""
+        with self._lock:
+            held, self._held = self._held, []
+        if held:
+            self._queue.put(held)
+
+    def drain(self) -> None:
+        """The run ended: every held line is written before this returns (before `ended`)."""
+        self.release()
+        if self._thread.is_alive():
+            self._queue.join()
+
+    def close(self) -> None:
+        self.drain()
+        self._queue.put(None)
+        self._thread.join(timeout=5)
+
+    def _write(self) -> None:
+        while (batch := self._queue.get()) is not None:
+            deadline = time.monotonic() + BUSY_WAIT_S
+            while getattr(self._station, "_busy", False) and time.monotonic() < deadline:
+                time.sleep(BUSY_POLL_S)
+            for fields in batch:
+                self._lines.write("result", **fields)
+            self._queue.task_done()
+        self._queue.task_done()
 
 
 def result_fields(part: PartResult) -> dict[str, Any]:

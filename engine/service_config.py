@@ -361,10 +361,7 @@ def _recipes(reader: _Reader, chosen: str | None) -> tuple[RecipeBook | None, Re
         book = _recipe_file(reader)
         field_name = "recipes.file"
     else:
-        reader.error(
-            "recipes", "missing: give [recipes] file = ..., an inline [recipe] bundle = ..., or "
-            "--bundle"
-        )  # fmt: skip
+        reader.error("recipes", "missing: give [recipes] file, an inline [recipe] or --bundle")
         return None, None, ""
     if book is None:
         return None, None, field_name
@@ -491,10 +488,11 @@ def _check_source(reader: _Reader, source: SourceConfig) -> None:
         if problem:
             reader.error("source.spec", problem)
             return
+    named = f"source.spec is {'an' if kind == 'image' else 'a'} {kind}"
     if source.trigger is TriggerMode.FILE and kind != "folder":
-        reader.error("source.trigger", f"'file' watches a folder; source.spec is a {kind}")
+        reader.error("source.trigger", f"'file' watches a folder; {named}")
     if source.realtime and kind != "video":
-        reader.error("source.realtime", f"plays a video file as a camera; source.spec is a {kind}")
+        reader.error("source.realtime", f"plays a video file as a camera; {named}")
 
 
 def _file_source_problem(path: Path, kind: str) -> str | None:

@@ -504,7 +504,7 @@ class Station:
             if file_mode:  # a new file is the trigger; its detection time is the trigger time
                 clock = time.perf_counter() - frame.decode_ms / 1000
                 trig = Trigger(frame.timestamp, clock, origin="file")
-            self._part(run, frame, trig)
+            self.events.publish(self._part(run, frame, trig))
 
     def _frames_in_order(self, run: _Run) -> Iterator[Frame]:
         for frame in run.source:
@@ -552,17 +552,20 @@ class Station:
                 if trig is None:
                     return
                 self._trigger, self._busy = None, True
+            event = None
             try:
                 self._machine.fire("ReadyToSingleExecution")
                 run.jobs += 1
                 frame = self._acquire(run, frames, trig)
                 if frame is None:
                     return  # a finite source has no more frames; the trigger was recorded
-                self._part(run, frame, trig)
+                event = self._part(run, frame, trig)
             finally:
                 with self._cond:
                     self._busy = False
-            # Ready is published after the station is free, so a trigger sent on Ready is taken.
+            # The result and Ready are published once the station is free, so a trigger sent
+            # on either (a PLC adapter answering the result) is taken, not missed as busy.
+            self.events.publish(event)
             cause = self._end_cause if self._stop.is_set() else None
             self._machine.fire(JOB_ENDINGS.get(cause, "SingleExecutionToReadyAuto"))
 
@@ -577,9 +580,8 @@ class Station:
         try:
             frame = run.feed.take(self.trigger_timeout_s, after=trig.time)
         except SourceError as exc:  # the camera dropped out: the triggered part is an ERROR
-            self._part(
-                run, Frame(f"job-{run.jobs}", time.time(), run.source.name, error=str(exc)), trig
-            )
+            lost = Frame(f"job-{run.jobs}", time.time(), run.source.name, error=str(exc))
+            self.events.publish(self._part(run, lost, trig))
             raise
         except SourceEnded:
             self._missed(trig, "source has no more frames", run)
@@ -590,8 +592,9 @@ class Station:
         return frame
 
     # --- one part -----------------------------------------------------------------------------
-    def _part(self, run: _Run, frame: Frame, trig: Trigger | None) -> PartResult:
-        """Inspect, decide, record and hand over one frame; nothing here ends the run."""
+    def _part(self, run: _Run, frame: Frame, trig: Trigger | None) -> ResultReady | FrameFailed:
+        """Inspect, decide, record and hand one frame to the sinks; returns the event for the
+        caller to publish. Nothing here ends the run."""
         active = self._active  # one snapshot: the whole part uses one recipe
         if run.source.live:  # live frame ids restart per opening: make them unique
             again = f"{run.reopened}-" if run.reopened else ""  # ids restart per opening
@@ -666,8 +669,7 @@ class Station:
                 sink.deliver(part)
             except Exception:  # a broken sink is reported; the part is stored already
                 log.exception("result sink %r failed on result %d", sink, part.result_id)
-        self.events.publish(FrameFailed(part) if result is None else ResultReady(part))
-        return part
+        return FrameFailed(part) if result is None else ResultReady(part)
 
     def _recorder(self, run: _Run, active: Active) -> Recorder:
         if run.recorder_for is not active:

@@ -111,7 +111,7 @@ class Record:
     job_id: str | None = None
     recipe_id: str | None = None
     trigger_time: float | None = None
-    latency_ms: float | None = None  # trigger (or frame arrival) to the result stored
+    latency_ms: float | None = None  # trigger (or frame arrival) to the row ready to store
 
 
 # Columns added after schema version 1, with their SQL types: an older file gets them on open.

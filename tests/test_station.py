@@ -484,6 +484,26 @@ def test_a_trigger_sent_when_ready_is_published_is_taken(tmp_path, station, even
     run.join()
 
 
+def test_a_trigger_sent_on_the_result_is_taken(tmp_path, station, events, runs):
+    """The result is published once the station is free: a line that triggers the next part
+    as soon as it has the verdict is not told 'busy'."""
+    folder = make_folder(tmp_path / "parts", ok=3, ng=0)
+    answers: list[bool] = []
+
+    def on_result(event) -> None:
+        if isinstance(event, ResultReady) and len(answers) < 2:
+            answers.append(station.trigger(part_id=f"next-{len(answers)}"))
+
+    station.subscribe(on_result)
+    run = runs.start(station, folder, TriggerMode.SOFTWARE)
+    assert station.trigger(part_id="first")
+    events.wait_parts(3)
+    assert answers == [True, True] and station.store.missed_triggers() == []
+    assert [r.part_id for r in station.store.records()] == ["first", "next-0", "next-1"]
+    station.stop()
+    run.join()
+
+
 def test_software_triggers_past_the_end_of_a_folder_are_missed(tmp_path, station, events, runs):
     folder = make_folder(tmp_path / "parts", ok=2, ng=0)
     run = runs.start(station, folder, TriggerMode.SOFTWARE)

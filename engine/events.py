@@ -113,9 +113,18 @@ class StateChanged:
 
 
 @dataclass(frozen=True)
+class RunStarted:
+    """A run is on: from now a software-trigger run takes triggers."""
+
+    run_id: str
+    source: str  # the source key
+    mode: str  # continuous, software or file
+
+
+@dataclass(frozen=True)
 class RunEnded:
     run_id: str
-    how: str  # "done" (source ended), "stopped", "source failed"
+    how: str  # "done" (source ended), "stopped", "halted", "source failed"
     inspected: int
     source_error: str | None = None
 
@@ -130,6 +139,7 @@ Event = (
     | RecipeChanged
     | RecipeFailed
     | StateChanged
+    | RunStarted
     | RunEnded
 )
 Subscriber = Callable[[Event], None]

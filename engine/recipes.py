@@ -41,7 +41,12 @@ RECIPE_ID = re.compile(r"[A-Za-z0-9_-]+")
 
 
 class RecipeError(Exception):
-    """A recipe file or recipe that cannot be used; the message names the file and field."""
+    """A recipe file or recipe that cannot be used; the message names the file and field.
+    `problems` lists each bad field's line, where there are several."""
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or [message]
 
 
 @dataclass(frozen=True)
@@ -112,60 +117,76 @@ def parse_recipes(data: dict, path: Path) -> RecipeBook:
     tables = data.get("recipes", {})
     if not isinstance(tables, dict):
         raise RecipeError(f"{path}: recipes: must be a table of recipes")
-    recipes = {rid: _recipe(rid, table, path) for rid, table in tables.items()}
+    recipes = {rid: parse_recipe(rid, table, path) for rid, table in tables.items()}
     default = data.get("default")
     if default is not None and default not in recipes:
         raise RecipeError(f"{path}: default: no recipe with id {default!r}")
     return RecipeBook(recipes, default, path)
 
 
-def _recipe(recipe_id: str, table: object, path: Path) -> Recipe:
-    where = f"{path}: recipes.{recipe_id}"
-    if not RECIPE_ID.fullmatch(recipe_id):
-        raise RecipeError(f"{where}: id {recipe_id!r} must be letters, digits, _ or -")
-    if not isinstance(table, dict):
-        raise RecipeError(f"{where}: must be a table")
-    allowed = {f.name for f in dataclasses.fields(Recipe)} - {"id"}
-    unknown = set(table) - allowed
-    if unknown:
-        raise RecipeError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
-    if not isinstance(table.get("bundle"), str) or not table["bundle"]:
-        raise RecipeError(f"{where}.bundle: missing (the model bundle's path)")
+def parse_recipe(
+    recipe_id: str,
+    table: object,
+    path: Path,
+    field: str | None = None,
+    base: Path | None = None,
+) -> Recipe:
+    """One recipe from its TOML table in the file `path`; relative bundle paths are relative
+    to `base` (default: the file's folder). Raises RecipeError listing every problem, each
+    naming the file and `field` (default `recipes.<id>`) with the key at fault."""
+    field = field or f"recipes.{recipe_id}"
+    base = path.parent if base is None else base
+    problems = [
+        f"{path}: {field}{'.' + key if key else ''}: {message}"
+        for key, message in _problems(recipe_id, table)
+    ]
+    if problems:
+        raise RecipeError("\n".join(problems), problems)
     bundle = Path(table["bundle"])
-    if not bundle.is_absolute():
-        bundle = path.parent / bundle
-    for name, choices in (
-        ("overlay_mode", ARCHIVE_MODES),
-        ("overlays", POLICIES),
-        ("archive", POLICIES),
-    ):
-        if name in table and table[name] not in choices:
-            raise RecipeError(f"{where}.{name}: {table[name]!r} is not one of {', '.join(choices)}")
-    thresholds = table.get("thresholds", {})
-    if not isinstance(thresholds, dict):
-        raise RecipeError(f"{where}.thresholds: must be a table")
-    for name, value in thresholds.items():
-        kind = THRESHOLD_FIELDS.get(name)
-        if kind is None:
-            raise RecipeError(
-                f"{where}.thresholds.{name}: unknown; known: {', '.join(THRESHOLD_FIELDS)}"
-            )
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise RecipeError(f"{where}.thresholds.{name}: must be a number ≥ 0, got {value!r}")
-        if kind is int and not isinstance(value, int):
-            raise RecipeError(f"{where}.thresholds.{name}: must be a whole number of pixels")
-    name = table.get("name", "")
-    if not isinstance(name, str):
-        raise RecipeError(f"{where}.name: must be text")
     return Recipe(
         id=recipe_id,
-        bundle=str(bundle),
-        name=name,
-        thresholds=dict(thresholds),
+        bundle=str(bundle if bundle.is_absolute() else base / bundle),
+        name=table.get("name", ""),
+        thresholds=dict(table.get("thresholds", {})),
         overlay_mode=table.get("overlay_mode", "mask"),
         overlays=table.get("overlays", "ng"),
         archive=table.get("archive", "ng"),
     )
+
+
+def _problems(recipe_id: str, table: object) -> list[tuple[str, str]]:
+    """(key, what is wrong) for every bad field of a recipe's table; empty when it is good."""
+    if not RECIPE_ID.fullmatch(recipe_id):
+        return [("", f"id {recipe_id!r} must be letters, digits, _ or -")]
+    if not isinstance(table, dict):
+        return [("", "must be a table")]
+    problems = []
+    allowed = {f.name for f in dataclasses.fields(Recipe)} - {"id"}
+    for key in sorted(set(table) - allowed):
+        problems.append((key, f"unknown field (known: {', '.join(sorted(allowed))})"))
+    if not isinstance(table.get("bundle"), str) or not table["bundle"]:
+        problems.append(("bundle", "missing (the model bundle's path)"))
+    if not isinstance(table.get("name", ""), str):
+        problems.append(("name", "must be text"))
+    for key, choices in (
+        ("overlay_mode", ARCHIVE_MODES),
+        ("overlays", POLICIES),
+        ("archive", POLICIES),
+    ):
+        if key in table and table[key] not in choices:
+            problems.append((key, f"{table[key]!r} is not one of {', '.join(choices)}"))
+    thresholds = table.get("thresholds", {})
+    if not isinstance(thresholds, dict):
+        return [*problems, ("thresholds", "must be a table")]
+    for name, value in thresholds.items():
+        key, kind = f"thresholds.{name}", THRESHOLD_FIELDS.get(name)
+        if kind is None:
+            problems.append((key, f"unknown; known: {', '.join(THRESHOLD_FIELDS)}"))
+        elif isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            problems.append((key, f"must be a number ≥ 0, got {value!r}"))
+        elif kind is int and not isinstance(value, int):
+            problems.append((key, f"must be a whole number of pixels, got {value!r}"))
+    return problems
 
 
 def recipes_data(book: RecipeBook) -> dict:

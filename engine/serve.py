@@ -25,8 +25,7 @@ run (lost, with no reconnect_s); 2 the service could not start (configuration, b
 results store or log file), with the reason in one line naming the file or field.
 
 Threads: Station.run blocks the main thread (signal handlers must be installed there); a
-control thread turns signals and `!stop` into Station.stop() and notices each run's start;
-a daemon thread reads stdin.
+control thread turns signals and `!stop` into Station.stop(); a daemon thread reads stdin.
 """
 
 from __future__ import annotations
@@ -46,14 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from engine.events import (
-    FrameFailed,
-    PartResult,
-    ResultReady,
-    RunEnded,
-    StateChanged,
-    TriggerMissed,
-)
+from engine.events import FrameFailed, PartResult, ResultReady, RunStarted, TriggerMissed
 from engine.recipes import RecipeError
 from engine.recorder import open_store
 from engine.service_config import (
@@ -72,9 +64,7 @@ from engine.vision_states import TransitionError, VisionState
 log = logging.getLogger("station.serve")
 
 EXIT_OK, EXIT_SOURCE_FAILED, EXIT_ERROR = 0, 1, 2
-POLL_S = 0.05  # how often the control thread looks for a new run and repeats a stop
-BUSY_WAIT_S = 0.5  # longest a result line waits for the station to be free (HeldResults)
-BUSY_POLL_S = 0.0002
+POLL_S = 0.05  # how often the control thread looks for requests and repeats a stop
 SETTLE_S = 10.0  # longest wait for a halt or reset to take effect before `status` answers
 REQUESTED_BY = "station serve"
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -271,8 +261,8 @@ def read_lines(fd: int, chunk: int = 4096) -> Iterator[str]:
 
 @dataclass
 class _Runs:
-    """Runs the main thread has started and the control thread has announced; a trigger sent
-    before a run is on would be missed, so stdin waits for the first announcement."""
+    """Runs the main thread has started and the station has announced (RunStarted); a trigger
+    sent before a run is on would be missed, so stdin waits for the first announcement."""
 
     started: int = 0
     announced: int = 0
@@ -305,9 +295,9 @@ class Service:
         self.stdin_fd = stdin_fd
         self._requests: queue.SimpleQueue[str] = queue.SimpleQueue()  # put() is signal-safe
         self._stopping = threading.Event()
+        self._halted = threading.Event()  # `!halt` asked: after the run, wait for `!reset`
         self._finished = threading.Event()
         self._runs = _Runs()
-        self._results = HeldResults(station, lines)
         station.subscribe(self._on_event)
 
     # --- the main thread ----------------------------------------------------------------------
@@ -328,35 +318,39 @@ class Service:
             return self._loop()
         finally:
             self._finished.set()
-            self._results.close()
             control.join(timeout=5)
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
 
     def _loop(self) -> int:
-        first = True
+        ran = False
         while not self._stopping.is_set():
             try:
-                summary = self._run_once()
+                summary: RunSummary | None = self._run_once()
+                ran = True
             except SourceError as exc:
                 log.error("%s: source.spec: %s", self.config.where, exc)
                 return EXIT_ERROR
-            except TransitionError as exc:  # not expected: the loop starts runs only in Ready
-                log.error("run not started: %s", exc)
-                return EXIT_ERROR
-            first = False
+            except TransitionError as exc:  # a `!halt` just before the run could start
+                if self.station.state is not VisionState.HALTED:
+                    log.error("run not started: %s", exc)
+                    return EXIT_ERROR
+                summary = None
             if self._stopping.is_set():
                 break
-            if summary.how == "source failed":
+            if summary is not None and summary.how == "source failed":
                 log.error("source failed: %s", summary.source_error)
                 return EXIT_SOURCE_FAILED
-            if self.station.state is VisionState.HALTED:
+            # A halted run: asked for (the state may be Ready again already, after a quick
+            # `!reset`), or seen in the state.
+            halted = summary is None or self._halted.is_set()
+            if halted or self.station.state is VisionState.HALTED:
                 if not self._wait_for_reset():
                     break
                 continue
             log.info("source done" if summary.how == "done" else f"run ended ({summary.how})")
             break
-        if first:
+        if not ran:
             log.info("stopped before the run started")
         return EXIT_OK
 
@@ -399,11 +393,13 @@ class Service:
 
     def _wait_for_reset(self) -> bool:
         """Halted: wait for `!reset` (True, run again) or a stop (False)."""
-        log.warning("halted: triggers are refused until `!reset`")
-        while not self._stopping.wait(POLL_S):
-            if self.station.state is VisionState.READY:
-                return True
-        return False
+        if self.station.state is VisionState.HALTED:
+            log.warning("halted: triggers are refused until `!reset`")
+        while self.station.state is not VisionState.READY:
+            if self._stopping.wait(POLL_S):
+                return False
+        self._halted.clear()
+        return not self._stopping.is_set()
 
     # --- signals and stop requests ------------------------------------------------------------
     def _install_signals(self) -> dict[int, Any]:
@@ -423,7 +419,7 @@ class Service:
     def _control(self) -> None:
         """Act on stop requests: the first finishes the current part, the next ends at once.
         A stop asked before Station.run is on would be lost, so it is repeated until the main
-        loop is done. Also announces each run once it is on."""
+        loop is done."""
         stops = 0
         while not self._finished.is_set():
             try:
@@ -435,7 +431,6 @@ class Service:
                 self._stop(why, stops)
             elif self._stopping.is_set():
                 self.station.stop()
-            self._announce_run()
 
     def _stop(self, why: str, stops: int) -> None:
         if stops == 1:
@@ -446,37 +441,32 @@ class Service:
             log.warning("%s again: stopping now", why)
             self.station.abort()
 
-    def _announce_run(self) -> None:
+    def _announce_run(self, event: RunStarted) -> None:
         runs = self._runs
-        if runs.announced >= runs.started or not self.station.running:
-            return
         source = self.config.source
         log.info("%s: %s trigger on %s", self.station.name, source.trigger.value, source.spec)
         self.lines.write(
             "ready",
             station=self.station.name,
             recipe=self.station.recipe.id if self.station.recipe else None,
-            mode=source.trigger.value,
+            mode=event.mode,
             source=source.spec,
+            run_id=event.run_id,
             state=self.station.state.path,
         )
         with runs.cond:  # after the line: whoever waited for it answers after it
-            runs.announced = runs.started
+            runs.announced += 1
             runs.cond.notify_all()
 
     # --- events -------------------------------------------------------------------------------
     def _on_event(self, event: object) -> None:
+        """Events to JSON lines, on the thread that published them. Station publishes a
+        triggered part's result once it is free for the next trigger, so a script may send
+        the next one as soon as it reads the line."""
         if isinstance(event, ResultReady | FrameFailed):
-            fields = result_fields(event.part)
-            if self.station.state is VisionState.SINGLE_EXECUTION:
-                self._results.hold(fields)
-            else:
-                self.lines.write("result", **fields)
-        elif isinstance(event, StateChanged):
-            if event.old is VisionState.SINGLE_EXECUTION:
-                self._results.release()
-        elif isinstance(event, RunEnded):
-            self._results.drain()
+            self.lines.write("result", **result_fields(event.part))
+        elif isinstance(event, RunStarted):
+            self._announce_run(event)
         elif isinstance(event, TriggerMissed):
             self.lines.write(
                 "missed",
@@ -540,6 +530,7 @@ class Service:
         self.request_stop()  # answered by the `ended` line
 
     def _do_halt(self, _argument: None) -> None:
+        self._halted.set()  # first: the main loop must not take the run's end as the source's
         self.station.halt()
         self._settle(lambda: not self.station.running)
         self._do_status(None)
@@ -560,59 +551,6 @@ class Service:
         deadline = time.monotonic() + timeout
         while not done() and time.monotonic() < deadline:
             time.sleep(POLL_S / 5)
-
-
-class HeldResults:
-    """Result lines of triggered parts, written once the station can take the next trigger.
-
-    Station publishes a part's result, and its move back to Ready, before it clears its busy
-    flag, so a script that triggers again as soon as it reads the line can be refused as busy
-    (a missed trigger; under load about every other one). So the line of a part finished in
-    SingleExecution is held until the state has left it, then written by a thread that first
-    waits (at most BUSY_WAIT_S) for that flag to clear. Station keeps the flag private; this
-    reads it defensively and is not needed once Station clears it before publishing.
-    """
-
-    def __init__(self, station: Station, lines: JsonLines) -> None:
-        self._station = station
-        self._lines = lines
-        self._held: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
-        self._queue: queue.Queue[list[dict[str, Any]] | None] = queue.Queue()
-        self._thread = threading.Thread(target=self._write, name="serve-results", daemon=True)
-        self._thread.start()
-
-    def hold(self, fields: dict[str, Any]) -> None:
-        with self._lock:
-            self._held.append(fields)
-
-    def release(self) -> None:
-        """The part's SingleExecution is over: write its line once the station is free."""
-        with self._lock:
-            held, self._held = self._held, []
-        if held:
-            self._queue.put(held)
-
-    def drain(self) -> None:
-        """The run ended: every held line is written before this returns (before `ended`)."""
-        self.release()
-        if self._thread.is_alive():
-            self._queue.join()
-
-    def close(self) -> None:
-        self.drain()
-        self._queue.put(None)
-        self._thread.join(timeout=5)
-
-    def _write(self) -> None:
-        while (batch := self._queue.get()) is not None:
-            deadline = time.monotonic() + BUSY_WAIT_S
-            while getattr(self._station, "_busy", False) and time.monotonic() < deadline:
-                time.sleep(BUSY_POLL_S)
-            for fields in batch:
-                self._lines.write("result", **fields)
-            self._queue.task_done()
-        self._queue.task_done()
 
 
 def result_fields(part: PartResult) -> dict[str, Any]:

@@ -30,15 +30,7 @@ import cv2
 
 from engine.bundle import BundleError, load_bundle
 from engine.providers import ProviderError, choose_providers
-from engine.recipes import (
-    ARCHIVE_MODES,
-    POLICIES,
-    THRESHOLD_FIELDS,
-    Recipe,
-    RecipeBook,
-    RecipeError,
-    load_recipes,
-)
+from engine.recipes import Recipe, RecipeBook, RecipeError, load_recipes, parse_recipe
 from engine.sources import IMAGE_EXTENSIONS, classify
 from engine.station import TriggerMode
 
@@ -208,13 +200,13 @@ class _Reader:
     def __init__(self, data: dict[str, Any], where: str, base: Path, cli: dict[str, str]) -> None:
         self.where, self.base, self.cli = where, base, cli
         self.errors: list[str] = []
-        self.tables: dict[str, dict[str, Any] | None] = {}
+        self.tables: dict[str, dict[str, Any]] = {}
         for name, value in data.items():
             if name not in SECTIONS:
                 known = ", ".join(f"[{s}]" for s in SECTIONS)
                 self.error(name, f"unknown section (known: {known})")
             elif not isinstance(value, dict):
-                self.error(name, "must be a table ([" + name + "])")
+                self.error(name, f"must be a table ([{name}])")
             else:
                 self.tables[name] = value
                 for key in sorted(set(value) - SECTIONS[name]):
@@ -390,52 +382,21 @@ def _recipe_file(reader: _Reader) -> RecipeBook | None:
 
 
 def _inline_recipe(reader: _Reader) -> RecipeBook | None:
-    """A one-recipe book from [recipe], checked field by field like a recipe file's entry."""
-    errors = len(reader.errors)
-    bundle = reader.path("recipe.bundle", what="the model bundle folder or .zip")
-    default_id = bundle.stem if bundle is not None else "recipe"
-    recipe_id = reader.text("recipe.id", default_id)
-    name = reader.text("recipe.name", "")
-    policies = {
-        "overlay_mode": reader.choice("recipe.overlay_mode", ARCHIVE_MODES, "mask"),
-        "overlays": reader.choice("recipe.overlays", POLICIES, "ng"),
-        "archive": reader.choice("recipe.archive", POLICIES, "ng"),
-    }
-    thresholds = _thresholds(reader)
-    if len(reader.errors) > errors or bundle is None:
+    """A one-recipe book from [recipe], checked by engine.recipes as a recipe file's entry is
+    (every bad field reported, named `recipe.<field>`)."""
+    table = dict(reader.tables["recipe"])
+    recipe_id = table.pop("id", None)
+    if recipe_id is None:
+        bundle = table.get("bundle")
+        recipe_id = Path(bundle).stem if isinstance(bundle, str) and bundle else "recipe"
+    try:
+        recipe = parse_recipe(
+            str(recipe_id), table, Path(reader.where), field="recipe", base=reader.base
+        )
+    except RecipeError as exc:
+        reader.errors += exc.problems
         return None
-    recipe = Recipe(recipe_id, str(bundle), name, thresholds, **policies)
-    return RecipeBook({recipe_id: recipe}, recipe_id, None)
-
-
-def _thresholds(reader: _Reader) -> dict[str, float | int]:
-    table = reader.raw("recipe.thresholds")
-    if table is None:
-        return {}
-    if not isinstance(table, dict):
-        reader.error("recipe.thresholds", "must be a table ([recipe.thresholds])")
-        return {}
-    values: dict[str, float | int] = {}
-    for key, value in table.items():
-        field_name = f"recipe.thresholds.{key}"
-        kind = THRESHOLD_FIELDS.get(key)
-        if kind is None:
-            reader.error(field_name, f"unknown (known: {', '.join(THRESHOLD_FIELDS)})")
-            continue
-        checked = _threshold_value(reader, field_name, value, whole=kind is int)
-        if checked is not None:
-            values[key] = checked
-    return values
-
-
-def _threshold_value(reader: _Reader, field_name: str, value: Any, *, whole: bool) -> Any:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        reader.error(field_name, f"must be a number ≥ 0, got {value!r}")
-        return None
-    if whole and not isinstance(value, int):
-        reader.error(field_name, f"must be a whole number of pixels, got {value!r}")
-        return None
-    return value
+    return RecipeBook({recipe.id: recipe}, recipe.id, None)
 
 
 def _check_station(reader: _Reader, station: StationConfig) -> None:

@@ -42,6 +42,7 @@ from engine.events import (
     RecipeFailed,
     ResultReady,
     RunEnded,
+    RunStarted,
     SourceBack,
     SourceLost,
     StateChanged,
@@ -99,7 +100,7 @@ class RunSummary:
     run_id: str
     source: str  # the source key
     mode: str
-    how: str = "done"  # done, stopped, source failed
+    how: str = "done"  # done, stopped, halted, source failed
     inspected: int = 0  # parts of this run (failed frames included)
     resumed: int = 0  # frames passed over: this bundle had already inspected them
     dropped: int = 0  # live frames replaced before they could be inspected
@@ -382,6 +383,7 @@ class Station:
             self._run, self._trigger, self._busy = run, None, False
             self._stop.clear()
             self._end_cause = None
+        self.events.publish(RunStarted(run_id, summary.source, mode.value))
         try:
             self._execute(run, spec, realtime, reconnect_s)
         finally:
@@ -491,7 +493,7 @@ class Station:
         if summary.source_error:
             summary.how = "source failed"
         elif cause:
-            summary.how = "stopped"
+            summary.how = "halted" if cause == "Halt" else "stopped"
         self.events.publish(
             RunEnded(summary.run_id, summary.how, summary.inspected, summary.source_error)
         )

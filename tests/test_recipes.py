@@ -113,7 +113,7 @@ BAD = [
     ("colour = 'red'\n[recipes.a]\nbundle = 'b'\n", "unknown field(s) colour"),
     ("recipes = 3\n", "recipes: must be a table"),
     ("[recipes]\na = 3\n", "recipes.a: must be a table"),
-    ("[recipes.a]\nbundle = 'b'\ncolour = 'red'\n", "recipes.a: unknown field(s) colour"),
+    ("[recipes.a]\nbundle = 'b'\ncolour = 'red'\n", "recipes.a.colour: unknown field"),
     ("[recipes.a]\nname = 'no bundle'\n", "recipes.a.bundle: missing"),
     ("[recipes.a]\nbundle = ''\n", "recipes.a.bundle: missing"),
     ("[recipes.a]\nbundle = 7\n", "recipes.a.bundle: missing"),

@@ -27,6 +27,7 @@ from engine.events import (
     RecipeFailed,
     ResultReady,
     RunEnded,
+    RunStarted,
     SourceBack,
     SourceLost,
     StateChanged,
@@ -387,6 +388,7 @@ def test_continuous_folder_stores_every_image_once_and_resumes(tmp_path, station
         (S.READY, S.CONTINUOUS_EXECUTION, "ReadyToContinuousExecution"),
         (S.CONTINUOUS_EXECUTION, S.READY, "ContinuousExecutionToReadyAuto"),
     ]
+    assert events.of(RunStarted) == [RunStarted(summary.run_id, summary.source, "continuous")]
     assert events.of(RunEnded) == [RunEnded(summary.run_id, "done", 8, None)]
     assert len(summary.latencies_ms) == 8 and station.state is S.READY
 
@@ -865,7 +867,7 @@ def test_halt_during_a_continuous_run_then_reset(tmp_path, station, events, runs
     events.wait_parts(1)
     station.halt()
     summary = run.join()
-    assert summary.how == "stopped" and 1 <= summary.inspected < 150
+    assert summary.how == "halted" and 1 <= summary.inspected < 150
     assert station.state is S.HALTED
     assert events.states() == [
         (S.READY, S.CONTINUOUS_EXECUTION, "ReadyToContinuousExecution"),

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QTabWidget
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         window.start()
         wait_until(app, lambda: window.counters.counts.total >= 14 or window.run is None)
         window.toggle_pause()
-        wait_until(app, lambda: window.run is None or window.run.paused)
+        wait_until(app, lambda: window.run is None or window.station.paused)
         grab(app, args.out / "batch_run.png")
         window.stop()
         wait_until(app, lambda: window.run is None)
@@ -125,11 +125,37 @@ def main(argv: list[str] | None = None) -> int:
         gate.password.setText(PASSWORD)
         gate.accept()
         settle(app)
-        window.settings_dialog.move(60, SIZE[1] - 420)
+        dialog = window.settings_dialog
+        dialog.move(60, max(40, SIZE[1] - dialog.height() - 40))
         grab(app, args.out / "engineer_settings.png")
-        window.settings_dialog.reject()
+        # The recipes tab, with two products in a recipe file.
+        editor = dialog.recipe_editor
+        for recipe_id, name in (("nut_m8", "Metal nut M8"), ("nut_m10", "Metal nut M10")):
+            editor.new_recipe()
+            editor.id.setText(recipe_id)
+            editor.name.setText(name)
+        dialog.findChild(QTabWidget).setCurrentIndex(2)
+        grab(app, args.out / "engineer_recipes.png")
+        dialog.reject()
+
+        # Software trigger: the station waits in Ready; a part id goes with the trigger.
+        window.trigger_box.setCurrentIndex(window.trigger_box.findData("software"))
+        window.set_source(str(args.images / args.batch_folder))
+        window.start()
+        wait_until(app, lambda: window.station.taking_triggers)
+        window.part_id.setText("SN-20261201-0042")
+        done = window.counters.counts.total
+        window.send_trigger()
+        wait_until(app, lambda: window.counters.counts.total > done)
+        wait_until(app, lambda: window.station.taking_triggers)
+        window.part_id.setText("SN-20261201-0043")
+        grab(app, args.out / "software_trigger.png")
+        window.stop()
+        wait_until(app, lambda: not window.station.running)
+        window.trigger_box.setCurrentIndex(window.trigger_box.findData("continuous"))
 
         # Operator view: full screen, large type, an NG part with its overlay.
+        run_source(app, window, args.images / args.ng_image)
         window.set_operator_mode(True)
         settle(app, 0.5)
         window.view.fit()

@@ -55,6 +55,15 @@ class PartResult:
 
 
 @dataclass(frozen=True)
+class FrameAcquired:
+    """The image of a triggered part is taken: the part may move on (a PLC's ExposureDone)."""
+
+    trigger: Trigger
+    frame_id: str
+    time: float  # wall-clock seconds when the station had the frame in hand
+
+
+@dataclass(frozen=True)
 class ResultReady:
     part: PartResult
 
@@ -130,7 +139,8 @@ class RunEnded:
 
 
 Event = (
-    ResultReady
+    FrameAcquired
+    | ResultReady
     | FrameFailed
     | SourceLost
     | SourceBack

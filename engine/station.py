@@ -35,6 +35,7 @@ from engine.acquisition import LiveFeed, SourceEnded
 from engine.bundle import BundleError, load_bundle
 from engine.events import (
     EventHub,
+    FrameAcquired,
     FrameFailed,
     FramesDropped,
     PartResult,
@@ -561,6 +562,7 @@ class Station:
                 frame = self._acquire(run, frames, trig)
                 if frame is None:
                     return  # a finite source has no more frames; the trigger was recorded
+                self.events.publish(FrameAcquired(trig, frame.id, time.time()))
                 event = self._part(run, frame, trig)
             finally:
                 with self._cond:

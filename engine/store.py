@@ -78,6 +78,10 @@ CREATE TABLE IF NOT EXISTS counter_resets (
     time REAL NOT NULL,
     last_inspection_id INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS publish_cursors (
+    sink TEXT PRIMARY KEY,
+    last_id INTEGER NOT NULL
+);
 """
 
 
@@ -437,6 +441,39 @@ class ResultStore:
         rows = [asdict(record) for record in self.records()]
         path.write_text(json.dumps(rows, indent=1), encoding="utf-8")
         return path
+
+    # --- publish cursors: store-and-forward sinks (engine.line.mqtt) ---------------------------
+    # A sink that forwards results over an unreliable link keeps here the id of the last row the
+    # other side acknowledged, so an outage or a restart resumes after it and loses nothing.
+
+    def publish_cursor(self, sink: str) -> int | None:
+        """The last result id `sink` has had acknowledged; None when it never had a cursor."""
+        with self._cursor() as db:
+            row = db.execute(
+                "SELECT last_id FROM publish_cursors WHERE sink = ?", (sink,)
+            ).fetchone()
+        return None if row is None else int(row[0])
+
+    def set_publish_cursor(self, sink: str, last_id: int) -> None:
+        """Record that every row up to `last_id` has been acknowledged by `sink`'s receiver."""
+        with self._cursor() as db:
+            db.execute(
+                "INSERT INTO publish_cursors (sink, last_id) VALUES (?, ?) "
+                "ON CONFLICT (sink) DO UPDATE SET last_id = excluded.last_id",
+                (sink, int(last_id)),
+            )
+
+    def records_after(self, last_id: int, limit: int = 100) -> list[Record]:
+        """Rows with id > `last_id` in id order, at most `limit`: what a sink has still to send."""
+        sql = f"SELECT {', '.join(_SQL_COLUMNS)} FROM inspections WHERE id > ? ORDER BY id LIMIT ?"
+        with self._cursor() as db:
+            rows = db.execute(sql, (int(last_id), int(limit))).fetchall()
+        return [_record(row) for row in rows]
+
+    def last_record_id(self) -> int:
+        """The id of the newest row (0 when the store is empty)."""
+        with self._cursor() as db:
+            return int(db.execute("SELECT COALESCE(MAX(id), 0) FROM inspections").fetchone()[0])
 
 
 _TRIGGER_COLUMNS = frozenset(_ADDED_COLUMNS)

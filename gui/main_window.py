@@ -118,7 +118,7 @@ class MainWindow(QMainWindow):
         self.big_trigger.clicked.connect(self.send_trigger)
         self.part_id = QLineEdit(placeholderText="part id (optional)")
         self.part_id.setToolTip("Sent with the next trigger and stored with its result")
-        self.part_id.setFixedWidth(150)
+        self.part_id.setFixedWidth(190)
         self.part_id.returnPressed.connect(self.send_trigger)  # a barcode scanner ends with Enter
 
         left = QWidget()
@@ -229,7 +229,7 @@ class MainWindow(QMainWindow):
         self.recipe_box.currentIndexChanged.connect(self._recipe_chosen)
         self.recipe_action = self.toolbar.addWidget(self.recipe_box)
         self.toolbar.addAction(self.act_trigger)
-        self.toolbar.addWidget(self.part_id)
+        self.part_id_action = self.toolbar.addWidget(self.part_id)
         self.toolbar.addSeparator()
         self.toolbar.addWidget(QLabel(" Overlay "))
         self.mode_box = QComboBox()
@@ -575,8 +575,8 @@ class MainWindow(QMainWindow):
         self.act_run.setShortcut(QKeySequence("Ctrl+Space" if software else "Space"))
         keys = ["Space", self.settings.pedal_key] if software else []
         self.act_trigger.setShortcuts([QKeySequence(k) for k in keys if k])
-        self.act_trigger.setEnabled(software)
-        self.part_id.setVisible(software)
+        self.act_trigger.setVisible(software)
+        self.part_id_action.setVisible(software)  # a toolbar widget shows through its action
         self.big_trigger.setVisible(software and self.operator_mode)
 
     def send_trigger(self) -> bool:

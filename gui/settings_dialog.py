@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, Signal
@@ -270,11 +271,16 @@ class SettingsDialog(QDialog):
         form = QFormLayout()
         form.addRow("Recipe file", _path_row(self.recipes_file, browse))
         layout.addLayout(form)
-        self.recipe_editor = RecipeEditor(self._recipes_path(), self.settings.bundle)
+        self.recipe_editor = RecipeEditor(self._recipes_path(), self._bundle_for_recipes())
         self.recipe_editor.saved.connect(self._recipes_saved)
         layout.addWidget(self.recipe_editor, 1)
         self.recipes_file.editingFinished.connect(self._recipes_file_changed)
         return tab
+
+    def _bundle_for_recipes(self) -> str:
+        """A new recipe starts with the bundle in use, as an absolute path: relative paths in
+        a recipe file are relative to the file's folder, not to where the station started."""
+        return str(Path(self.settings.bundle).resolve()) if self.settings.bundle else ""
 
     def _recipes_path(self) -> str:
         return self.recipes_file.text().strip() or str(default_recipes_file())
@@ -293,7 +299,7 @@ class SettingsDialog(QDialog):
 
     def _recipes_file_changed(self) -> None:
         if str(self.recipe_editor.path) != self._recipes_path():
-            editor = RecipeEditor(self._recipes_path(), self.settings.bundle)
+            editor = RecipeEditor(self._recipes_path(), self._bundle_for_recipes())
             editor.saved.connect(self._recipes_saved)
             self.recipe_editor.parentWidget().layout().replaceWidget(self.recipe_editor, editor)
             self.recipe_editor.deleteLater()

@@ -25,25 +25,10 @@ from engine.inspector import Inspector
 from engine.recorder import output_name
 from engine.sources import CameraSource
 from engine.store import ResultStore
+from tests.parts import make_folder, part
 from tests.tiny_bundle import make_tiny_bundle
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _part(ng: bool, size: int = 48) -> np.ndarray:
-    image = np.full((size, size, 3), 60, np.uint8)
-    if ng:
-        image[10:20, 10:20] = 255
-    return image
-
-
-def _make_folder(root: Path, ok: int = 3, ng: int = 2) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    for i in range(ok):
-        cv2.imwrite(str(root / f"ok_{i}.png"), _part(False))
-    for i in range(ng):
-        cv2.imwrite(str(root / f"ng_{i}.png"), _part(True))
-    return root
 
 
 def _rows(out: Path) -> list[tuple[str, str, str | None]]:
@@ -65,9 +50,9 @@ def test_output_name_is_safe_and_keeps_extension_apart():
 
 
 def test_cli_folder_writes_every_output(tmp_path, tiny_bundle, capsys):
-    source = _make_folder(tmp_path / "parts", ok=3, ng=2)
+    source = make_folder(tmp_path / "parts", ok=3, ng=2)
     (source / "sub").mkdir()
-    cv2.imwrite(str(source / "sub" / "ng_deep.jpg"), _part(True))
+    cv2.imwrite(str(source / "sub" / "ng_deep.jpg"), part(True))
     out = tmp_path / "out"
     code = main([str(source), "--bundle", str(tiny_bundle), "--out", str(out), "--no-progress"])
     assert code == 0
@@ -82,7 +67,7 @@ def test_cli_folder_writes_every_output(tmp_path, tiny_bundle, capsys):
     )
     assert overlays == ["ng_0.png", "ng_1.png", "sub/ng_deep.jpg.png"]
     overlay = cv2.imread(str(out / "overlays" / "ng_0.png"))
-    assert overlay.shape == (48, 48, 3) and not np.array_equal(overlay, _part(True))
+    assert overlay.shape == (48, 48, 3) and not np.array_equal(overlay, part(True))
     assert (out / "ng" / "sub" / "ng_deep.jpg").read_bytes() == (
         source / "sub/ng_deep.jpg"
     ).read_bytes()
@@ -113,7 +98,7 @@ def test_cli_folder_writes_every_output(tmp_path, tiny_bundle, capsys):
 
 @pytest.mark.parametrize(("policy", "expected"), [("all", 3), ("none", 0)])
 def test_overlay_policy(tmp_path, tiny_bundle, policy, expected):
-    source = _make_folder(tmp_path / "parts", ok=2, ng=1)
+    source = make_folder(tmp_path / "parts", ok=2, ng=1)
     out = tmp_path / "out"
     argv = [str(source), "--bundle", str(tiny_bundle), "--out", str(out), "--overlays", policy]
     assert main([*argv, "--no-progress"]) == 0
@@ -121,7 +106,7 @@ def test_overlay_policy(tmp_path, tiny_bundle, policy, expected):
 
 
 def test_bad_inputs_are_recorded_and_the_run_goes_on(tmp_path, tiny_bundle, caplog):
-    source = _make_folder(tmp_path / "parts", ok=2, ng=1)
+    source = make_folder(tmp_path / "parts", ok=2, ng=1)
     good_bytes = (source / "ok_0.png").read_bytes()
     (source / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 20)
     (source / "empty.png").write_bytes(b"")
@@ -163,14 +148,14 @@ def test_unwritable_output_folder_exits_2_naming_it(tmp_path, tiny_bundle, caplo
     # Root ignores permission bits, so use a path below a regular file: no one can create it.
     blocker = tmp_path / "blocker"
     blocker.write_text("a file")
-    source = _make_folder(tmp_path / "parts", ok=1, ng=0)
+    source = make_folder(tmp_path / "parts", ok=1, ng=0)
     code = main([str(source), "--bundle", str(tiny_bundle), "--out", str(blocker / "out")])
     assert code == 2
     assert f"{blocker / 'out'}: output folder cannot be written" in caplog.text
 
 
 def test_bad_bundle_and_missing_source_exit_2(tmp_path, tiny_bundle, caplog):
-    source = _make_folder(tmp_path / "parts", ok=1, ng=0)
+    source = make_folder(tmp_path / "parts", ok=1, ng=0)
     (tiny_bundle / "manifest.json").write_text("{not json")
     assert main([str(source), "--bundle", str(tiny_bundle), "--out", str(tmp_path / "o1")]) == 2
     assert "manifest.json: not valid JSON" in caplog.text
@@ -192,7 +177,7 @@ def test_another_bundle_on_the_same_out_folder_inspects_anew_and_counts_its_own(
     tmp_path, tiny_bundle
 ):
     """A recipe switch puts two bundles in one store: resume and summaries go by bundle."""
-    source = _make_folder(tmp_path / "parts", ok=1, ng=1)
+    source = make_folder(tmp_path / "parts", ok=1, ng=1)
     out = tmp_path / "out"
     first = run_batch(Inspector(load_bundle(tiny_bundle), "cpu"), source, out)
     other = make_tiny_bundle(tmp_path / "other", segmentation=False)
@@ -206,7 +191,7 @@ def test_another_bundle_on_the_same_out_folder_inspects_anew_and_counts_its_own(
 
 
 def test_cancelled_run_resumes_without_repeats_or_losses(tmp_path, inspector):
-    source = _make_folder(tmp_path / "parts", ok=6, ng=4)
+    source = make_folder(tmp_path / "parts", ok=6, ng=4)
     out = tmp_path / "out"
     cancel = threading.Event()
     seen = []
@@ -230,7 +215,7 @@ def test_cancelled_run_resumes_without_repeats_or_losses(tmp_path, inspector):
 
 
 def test_killed_cli_resumes_each_image_exactly_once(tmp_path, tiny_bundle):
-    source = _make_folder(tmp_path / "parts", ok=250, ng=50)
+    source = make_folder(tmp_path / "parts", ok=250, ng=50)
     out = tmp_path / "out"
     command = [
         sys.executable, "-m", "engine.cli", str(source), "--bundle", str(tiny_bundle),
@@ -265,7 +250,7 @@ def test_video_source_inspects_every_frame(tmp_path, inspector):
     path = tmp_path / "line.avi"
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 5, (48, 48))
     for i in range(6):
-        writer.write(_part(ng=i % 3 == 0))
+        writer.write(part(ng=i % 3 == 0))
     writer.release()
     summary = run_batch(inspector, path, tmp_path / "out")
     assert summary.ng_ids == ["0", "3"] and (summary.total, summary.ok) == (6, 4)
@@ -280,7 +265,7 @@ def test_camera_drop_out_is_reported_not_raised(tmp_path, inspector):
     path = tmp_path / "camera.avi"
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 5, (48, 48))
     for _ in range(3):
-        writer.write(_part(ng=False))
+        writer.write(part(ng=False))
     writer.release()
     camera = CameraSource(str(path), retries=1, retry_delay=0.01)  # the video stands in
     summary = run_batch(inspector, camera, tmp_path / "out")
@@ -295,7 +280,7 @@ def test_camera_drop_out_is_reported_not_raised(tmp_path, inspector):
 
 
 def test_watched_folder_inspects_new_images_until_cancelled(tmp_path, inspector):
-    source = _make_folder(tmp_path / "parts", ok=1, ng=0)
+    source = make_folder(tmp_path / "parts", ok=1, ng=0)
     cancel = threading.Event()
     seen: list[str] = []
     summary = {}
@@ -303,7 +288,7 @@ def test_watched_folder_inspects_new_images_until_cancelled(tmp_path, inspector)
     def on_progress(item):
         seen.append(item.frame_id)
         if item.frame_id == "ok_0.png":  # the line delivers a new part while we watch
-            cv2.imwrite(str(source / "ng_new.png"), _part(True))
+            cv2.imwrite(str(source / "ng_new.png"), part(True))
         if item.frame_id == "ng_new.png":
             cancel.set()
 
@@ -322,7 +307,7 @@ def test_watched_folder_inspects_new_images_until_cancelled(tmp_path, inspector)
 
 
 def test_cli_ctrl_c_stops_gracefully_and_writes_reports(tmp_path, tiny_bundle):
-    source = _make_folder(tmp_path / "parts", ok=2, ng=1)
+    source = make_folder(tmp_path / "parts", ok=2, ng=1)
     out = tmp_path / "out"
     command = [
         sys.executable, "-m", "engine.cli", str(source), "--bundle", str(tiny_bundle),

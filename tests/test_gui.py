@@ -24,6 +24,7 @@ from engine.store import ResultStore
 from gui import settings as persisted
 from gui.main_window import MainWindow
 from gui.settings import StationSettings
+from tests import parts
 
 RUN_TIMEOUT_MS = 20_000
 
@@ -39,10 +40,7 @@ def part(defect: bool, size: int = 96) -> np.ndarray:
 
 def write_parts(folder: Path, verdicts: str) -> Path:
     """Images named in order, NG where `verdicts` has 'N' (e.g. 'OONON')."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for index, letter in enumerate(verdicts):
-        cv2.imwrite(str(folder / f"part_{index:02d}.png"), part(letter == "N"))
-    return folder
+    return parts.write_parts(folder, verdicts, draw=part)
 
 
 @pytest.fixture()
@@ -233,12 +231,7 @@ def test_corrupt_image_shows_the_error_panel_and_the_run_goes_on(qtbot, window, 
 
 
 def write_video(path: Path, frames: int, fps: float = 30.0) -> Path:
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (96, 96))
-    assert writer.isOpened()
-    for index in range(frames):
-        writer.write(part(defect=index % 3 == 0))
-    writer.release()
-    return path
+    return parts.write_video(path, frames, fps, draw=part)
 
 
 def test_video_file_stands_in_for_a_camera(qtbot, window, tmp_path):
@@ -592,7 +585,9 @@ def test_the_window_and_the_cli_store_the_same_rows_for_a_folder(qtbot, window, 
 
 def test_software_trigger_inspects_one_part_per_trigger_with_its_part_id(qtbot, window, tmp_path):
     folder = write_parts(tmp_path / "parts", "ONO")
+    assert not window.part_id_action.isVisible() and not window.act_trigger.isVisible()
     window.trigger_box.setCurrentIndex(window.trigger_box.findData("software"))
+    assert window.part_id_action.isVisible() and window.act_trigger.isVisible()
     assert StationSettings.load(window.qsettings).trigger_mode == "software"
     assert window.act_trigger.shortcut().toString() == "Space"  # Space triggers now
     assert window.act_run.shortcut().toString() == "Ctrl+Space"

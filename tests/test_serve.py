@@ -20,12 +20,12 @@ import time
 from pathlib import Path
 
 import cv2
-import numpy as np
 import pytest
 
 from engine.serve import ProtocolError, main, parse_line, read_lines, serve
 from engine.service_config import ConfigError, Overrides, load_config
 from engine.store import ResultStore
+from tests.parts import part, write_parts, write_video
 from tests.tiny_bundle import make_tiny_bundle
 
 REPO = Path(__file__).resolve().parents[1]
@@ -35,29 +35,6 @@ NO_QT_LAUNCHER = (
     "assert not any(m.startswith('PySide6') for m in sys.modules), 'Qt imported'; "
     "sys.exit(rc)"
 )
-
-
-def _part(ng: bool, size: int = 48) -> np.ndarray:
-    image = np.full((size, size, 3), 60, np.uint8)
-    if ng:
-        image[10:20, 10:20] = 255
-    return image
-
-
-def _folder(root: Path, verdicts: str) -> Path:
-    """One PNG per letter of `verdicts` (O: OK part, N: NG part), named in that order."""
-    root.mkdir(parents=True, exist_ok=True)
-    for i, kind in enumerate(verdicts):
-        cv2.imwrite(str(root / f"part_{i:02}.png"), _part(kind == "N"))
-    return root
-
-
-def _video(path: Path, frames: int, fps: int = 10) -> Path:
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (48, 48))
-    for i in range(frames):
-        writer.write(_part(ng=i % 4 == 0))
-    writer.release()
-    return path
 
 
 def _config(folder: Path, text: str) -> Path:
@@ -104,7 +81,7 @@ def _json_lines(text: str) -> list[dict]:
 
 
 def test_check_valid_config_prints_one_line_and_starts_nothing(tmp_path, tiny_bundle, capsys):
-    _folder(tmp_path / "parts", "ON")
+    write_parts(tmp_path / "parts", "ON")
     config = _basic(tmp_path)
     assert main(["--check", "--config", str(config)]) == 0
     out, err = capsys.readouterr()
@@ -115,7 +92,7 @@ def test_check_valid_config_prints_one_line_and_starts_nothing(tmp_path, tiny_bu
 
 
 def test_check_reports_every_bad_field_by_name(tmp_path, tiny_bundle, capsys):
-    _folder(tmp_path / "parts", "O")
+    write_parts(tmp_path / "parts", "O")
     config = _config(
         tmp_path,
         """
@@ -194,7 +171,7 @@ recipe = "b"
 
 
 def test_check_command_line_overrides_and_a_broken_bundle(tmp_path, tiny_bundle, capsys):
-    _folder(tmp_path / "parts", "O")
+    write_parts(tmp_path / "parts", "O")
     config = _basic(tmp_path)
     (tiny_bundle / "manifest.json").write_text("{ not json")
     assert main(["--check", "--config", str(config), "--trigger", "file"]) == 2
@@ -209,7 +186,7 @@ def test_check_command_line_overrides_and_a_broken_bundle(tmp_path, tiny_bundle,
 
 
 def test_file_trigger_needs_a_folder_and_realtime_a_video(tmp_path, tiny_bundle):
-    cv2.imwrite(str(tmp_path / "one.png"), _part(False))
+    cv2.imwrite(str(tmp_path / "one.png"), part(False))
     config = _basic(tmp_path, source="one.png", trigger="file", extra="realtime = true")
     with pytest.raises(ConfigError) as caught:
         load_config(config)
@@ -220,7 +197,7 @@ def test_file_trigger_needs_a_folder_and_realtime_a_video(tmp_path, tiny_bundle)
 
 
 def test_command_line_alone_is_a_config(tmp_path, tiny_bundle, capsys):
-    _folder(tmp_path / "parts", "O")
+    write_parts(tmp_path / "parts", "O")
     args = ["--bundle", str(tiny_bundle), "--source", str(tmp_path / "parts")]
     assert main(["--check", *args]) == 2
     assert capsys.readouterr().err.strip() == (
@@ -268,7 +245,7 @@ def test_read_lines_splits_chunks_and_keeps_a_last_unterminated_line():
 
 
 def test_serve_folder_continuous_end_to_end(tmp_path, tiny_bundle, capsys):
-    _folder(tmp_path / "parts", "ONOON")
+    write_parts(tmp_path / "parts", "ONOON")
     config = _basic(tmp_path)
     assert main(["--config", str(config)]) == 0  # the folder is done: the service ends, 0
     out, err = capsys.readouterr()
@@ -324,7 +301,7 @@ class _Lines:
 
 
 def test_halt_reset_and_recipe_switch_over_stdin(tmp_path, tiny_bundle):
-    _folder(tmp_path / "parts", "ONOO")
+    write_parts(tmp_path / "parts", "ONOO")
     (tmp_path / "recipes.toml").write_text(
         'default = "loose"\n'
         '[recipes.loose]\nbundle = "bundle"\n'
@@ -456,7 +433,7 @@ class _Service:
 
 
 def test_software_triggers_over_stdin_then_sigterm_without_qt(tmp_path, tiny_bundle):
-    _folder(tmp_path / "parts", "ONOOO")
+    write_parts(tmp_path / "parts", "ONOOO")
     config = _basic(tmp_path, trigger="software")
     service = _Service(["--config", str(config)], tmp_path, launcher=True)
     try:
@@ -486,7 +463,9 @@ def test_software_triggers_over_stdin_then_sigterm_without_qt(tmp_path, tiny_bun
 
 
 def test_sigterm_during_a_realtime_video_run(tmp_path, tiny_bundle):
-    _video(tmp_path / "line.avi", frames=300, fps=10)  # 30 s as a camera: ended by SIGTERM
+    write_video(
+        tmp_path / "line.avi", frames=300, fps=10, ng_every=4
+    )  # 30 s as a camera: ended by SIGTERM
     config = _basic(tmp_path, source="line.avi", extra="realtime = true")
     service = _Service(["--config", str(config)], tmp_path, stdin=subprocess.DEVNULL)
     try:
@@ -507,7 +486,7 @@ def test_sigterm_during_a_realtime_video_run(tmp_path, tiny_bundle):
 
 
 def test_start_up_faults_exit_2_naming_the_file(tmp_path, tiny_bundle, capsys):
-    _folder(tmp_path / "parts", "O")
+    write_parts(tmp_path / "parts", "O")
     config = _basic(tmp_path)
     (tiny_bundle / "segmentation.onnx").write_bytes(b"changed")  # the hash no longer matches
     assert main(["--config", str(config)]) == 2

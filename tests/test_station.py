@@ -17,7 +17,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import cv2
-import numpy as np
 import pytest
 
 from engine.events import (
@@ -38,6 +37,7 @@ from engine.recorder import open_store
 from engine.sources import CameraSource, SourceError, VideoFileSource, source_key
 from engine.station import Station, TriggerMode
 from engine.vision_states import TRANSITIONS, TransitionError, VisionState
+from tests.parts import make_folder, part, write_video
 from tests.tiny_bundle import make_tiny_bundle
 
 S = VisionState
@@ -50,31 +50,6 @@ SINGLE_JOB = [
 
 
 # --- helpers --------------------------------------------------------------------------------
-
-
-def part(ng: bool, size: int = 48) -> np.ndarray:
-    image = np.full((size, size, 3), 60, np.uint8)
-    if ng:
-        image[10:20, 10:20] = 255
-    return image
-
-
-def make_folder(root: Path, ok: int = 3, ng: int = 2) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    for i in range(ok):
-        cv2.imwrite(str(root / f"ok_{i}.png"), part(False))
-    for i in range(ng):
-        cv2.imwrite(str(root / f"ng_{i}.png"), part(True))
-    return root
-
-
-def write_video(path: Path, frames: int, fps: float) -> Path:
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (48, 48))
-    assert writer.isOpened()
-    for index in range(frames):
-        writer.write(part(ng=index % 3 == 0))
-    writer.release()
-    return path
 
 
 def wait_until(predicate: Callable[[], object], timeout: float = TIMEOUT, what: str = "") -> None:

@@ -613,7 +613,10 @@ def test_software_trigger_inspects_one_part_per_trigger_with_its_part_id(qtbot, 
         ("part_01.png", "NG", None),
     ]
     assert all(r.trigger_time is not None and r.latency_ms > 0 for r in rows)
-    assert window.status.labels["state"].text() == "Operational/Ready"
+    qtbot.waitUntil(  # Ready follows the result: the station is free before it says so
+        lambda: window.status.labels["state"].text() == "Operational/Ready",
+        timeout=RUN_TIMEOUT_MS,
+    )
     window.stop()
     qtbot.waitUntil(lambda: not window.station.running, timeout=RUN_TIMEOUT_MS)
     assert not window.send_trigger()  # no run: nothing to trigger, and nothing stored

@@ -17,9 +17,9 @@ $(VENV)/.runtime: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e .
 	touch $@
 
-# Everything the tests need: runtime + training (torch, scikit-learn) + dev tools.
+# Everything the tests need: runtime + training (torch, scikit-learn) + line adapters + dev tools.
 $(VENV)/.dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e ".[train,dev]"
+	$(BIN)/pip install -q -e ".[train,line,dev]"
 	touch $@ $(VENV)/.runtime
 
 # Opens the window; without a display (Linux, no DISPLAY or WAYLAND_DISPLAY) it says so and

@@ -280,6 +280,18 @@ class Station:
         self._missed(trig, reason, run)
         return False
 
+    def refuse_trigger(
+        self,
+        part_id: str | None = None,
+        job_id: str | None = None,
+        origin: str = "software",
+        reason: str = "refused",
+    ) -> None:
+        """Store, count and report a trigger that a line adapter refused before it reached the
+        core (e.g. a PLC raising Trigger with Enable off), so every trigger is accounted for."""
+        trig = Trigger(time.time(), time.perf_counter(), part_id, job_id, origin)
+        self._missed(trig, reason, self._run)
+
     def stop(self) -> None:
         """End the run after the current part (OPC 40100 Stop)."""
         self._request_end("Stop")
@@ -668,7 +680,7 @@ class Station:
             done=summary.inspected,
             expected=None if run.source.live else run.source.expected,
         )
-        for sink in self.sinks:
+        for sink in tuple(self.sinks):  # a sink may be removed meanwhile
             try:
                 sink.deliver(part)
             except Exception:  # a broken sink is reported; the part is stored already

@@ -73,6 +73,7 @@ class Mosquitto:
             f"listener {self.port} {self.host}\n"
             "allow_anonymous true\n"
             "persistence false\n"
+            "set_tcp_nodelay true\n"
             f"log_dest file {self.log_path}\n"
             "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n"
             "connection_messages true\n",
@@ -117,6 +118,12 @@ class Mosquitto:
     def stop(self) -> None:
         """SIGTERM: a clean shutdown."""
         self._end(signal.SIGTERM)
+
+    def freeze(self) -> None:
+        """SIGSTOP: the broker hangs. Connections stay open and the kernel still takes bytes,
+        but nothing is read or acknowledged until `kill()` (or SIGCONT)."""
+        if self.running:
+            os.kill(self.process.pid, signal.SIGSTOP)
 
     def restart(self, down_s: float = 0.0) -> None:
         """Kill the broker, stay down `down_s` seconds, start it again on the same port."""

@@ -46,6 +46,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from engine.events import FrameFailed, PartResult, ResultReady, RunStarted, TriggerMissed
+from engine.line.links import Link, LinkError, close_links, start_links
+from engine.line.modbus_map import modbus_map_text
 from engine.recipes import RecipeError
 from engine.recorder import open_store
 from engine.service_config import (
@@ -92,6 +94,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--recipe", metavar="ID", help="recipe to start with")
     parser.add_argument("--out", help="results folder")
     parser.add_argument("--provider", help="onnxruntime provider: cpu, cuda, ... or auto")
+    parser.add_argument(
+        "--modbus", metavar="HOST:PORT", help="PLC handshake over Modbus TCP (docs/modbus.md)"
+    )
+    parser.add_argument(
+        "--opcua", metavar="URL", help="OPC UA Machine Vision server, opc.tcp://HOST:PORT"
+    )
+    parser.add_argument(
+        "--mqtt", metavar="URL", help="publish results to the broker mqtt://HOST:PORT"
+    )
+    parser.add_argument(
+        "--modbus-map", action="store_true", help="print the Modbus register map and exit"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
     return parser
 
@@ -99,10 +113,21 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.modbus_map:
+        print(modbus_map_text())
+        return EXIT_OK
     if args.bundle and args.recipe:
         parser.error("--recipe chooses from the configured recipes; --bundle replaces them")
     overrides = Overrides(
-        args.bundle, args.source, args.trigger, args.recipe, args.out, args.provider
+        args.bundle,
+        args.source,
+        args.trigger,
+        args.recipe,
+        args.out,
+        args.provider,
+        args.modbus,
+        args.opcua,
+        args.mqtt,
     )
     try:
         config = load_config(args.config, overrides, load_bundles=args.check)
@@ -298,6 +323,7 @@ class Service:
         self._halted = threading.Event()  # `!halt` asked: after the run, wait for `!reset`
         self._finished = threading.Event()
         self._runs = _Runs()
+        self.links: list[Link] = []
         station.subscribe(self._on_event)
 
     # --- the main thread ----------------------------------------------------------------------
@@ -312,11 +338,17 @@ class Service:
             except RecipeError as exc:
                 log.error("%s: %s", self.config.where, exc)
                 return EXIT_ERROR
+            try:
+                self.links = start_links(list(self.config.links), self.station, self.config.book)
+            except LinkError as exc:
+                log.error("%s: %s", self.config.where, exc)
+                return EXIT_ERROR
             if self.stdin_fd is not None:
                 reader = threading.Thread(target=self._read_stdin, name="serve-stdin", daemon=True)
                 reader.start()
             return self._loop()
         finally:
+            close_links(self.links)
             self._finished.set()
             control.join(timeout=5)
             for signum, handler in previous.items():

@@ -29,6 +29,8 @@ from typing import Any
 import cv2
 
 from engine.bundle import BundleError, load_bundle
+from engine.line.links import KINDS as LINK_KINDS
+from engine.line.links import LinkError, LinkSpec, parse_link
 from engine.providers import ProviderError, choose_providers
 from engine.recipes import Recipe, RecipeBook, RecipeError, load_recipes, parse_recipe
 from engine.sources import IMAGE_EXTENSIONS, classify
@@ -51,6 +53,8 @@ SECTIONS = {
     "source": {"spec", "trigger", "realtime", "poll_interval", "reconnect_s"},
     "recipes": {"file", "recipe"},
     "recipe": {"id", "name", "bundle", "thresholds", "overlay_mode", "overlays", "archive"},
+    # Line links: each adapter's own config class checks the keys (engine.line.links).
+    **{section: set() for section in LINK_KINDS},
 }
 # Which command-line option sets which field: an error in an overridden field says so.
 OPTION_FIELDS = {
@@ -60,6 +64,7 @@ OPTION_FIELDS = {
     "recipe": "recipes.recipe",
     "out": "station.out",
     "provider": "station.provider",
+    **{section: f"{section}.{kind.address_key}" for section, kind in LINK_KINDS.items()},
 }
 COMMAND_LINE = "station serve"  # names the "file" when there is no config file
 
@@ -106,6 +111,7 @@ class ServeConfig:
     recipe: Recipe  # the one the service starts with
     where: str  # the config file as given, or COMMAND_LINE
     warnings: tuple[str, ...] = ()
+    links: tuple[LinkSpec, ...] = ()  # line links to start (Modbus, OPC UA, MQTT)
 
     def summary(self) -> str:
         """One line saying what the service would run."""
@@ -118,6 +124,8 @@ class ServeConfig:
         )
         if self.station.log_file:
             text += f", log {self.station.log_file}"
+        for link in self.links:
+            text += f", {link.kind} {link.address}"
         return text
 
 
@@ -131,6 +139,9 @@ class Overrides:
     recipe: str | None = None
     out: str | None = None
     provider: str | None = None
+    modbus: str | None = None  # HOST:PORT the PLC connects to
+    opcua: str | None = None  # opc.tcp://HOST:PORT
+    mqtt: str | None = None  # mqtt://HOST:PORT of the broker
 
 
 def load_config(
@@ -156,9 +167,23 @@ def load_config(
     if recipe is not None:
         _check_bundle(reader, recipe.bundle, bundle_field, load_bundles)
         warnings += _other_bundles(where, book, recipe)
+    links = _links(reader, station.name if station is not None else "station")
     if reader.errors:
         raise ConfigError(reader.errors)
-    return ServeConfig(station, source, book, recipe, where, tuple(warnings))
+    return ServeConfig(station, source, book, recipe, where, tuple(warnings), links)
+
+
+def _links(reader: _Reader, station_name: str) -> tuple[LinkSpec, ...]:
+    links = []
+    for section in LINK_KINDS:
+        if reader.has(section):
+            try:
+                links.append(parse_link(section, reader.tables[section], station_name))
+            except LinkError as exc:
+                option = reader.cli.get(f"{section}.{LINK_KINDS[section].address_key}")
+                suffix = f" (from {option})" if option else ""
+                reader.errors.append(f"{reader.where}: {exc}{suffix}")
+    return tuple(links)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -209,6 +234,8 @@ class _Reader:
                 self.error(name, f"must be a table ([{name}])")
             else:
                 self.tables[name] = value
+                if name in LINK_KINDS:  # the adapter's config class checks its own keys
+                    continue
                 for key in sorted(set(value) - SECTIONS[name]):
                     known = ", ".join(sorted(SECTIONS[name]))
                     self.error(f"{name}.{key}", f"unknown field (known: {known})")

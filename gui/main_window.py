@@ -27,6 +27,8 @@ from PySide6.QtWidgets import (
 
 from engine.events import PartResult, TriggerMissed
 from engine.inspector import Inspector, decide
+from engine.line.links import KINDS as LINK_KINDS
+from engine.line.links import Link, LinkError, close_links, parse_link, start_links
 from engine.overlay import MODES, render_overlay
 from engine.recipes import THRESHOLD_FIELDS, Recipe, RecipeError, load_recipes, save_recipes
 from engine.recorder import open_store
@@ -52,6 +54,9 @@ from gui.workers import Inspected, RecipeLoader, StationBridge, StationRun, to_i
 log = logging.getLogger(__name__)
 
 DISPLAY_INTERVAL_MS = 33  # the view repaints at most ~30 times a second, however fast results come
+LINKS_REFRESH_MS = 1000  # how often the status bar asks the line links how they are
+LINK_KINDS_IN_WINDOW = ("modbus", "mqtt")  # OPC UA, with users and certificates: station serve
+LINK_NAMES = {"modbus": "PLC", "mqtt": "MQTT"}
 MODE_LABELS = {"mask": "Mask fill", "contours": "Contours", "heatmap": "Heat map", "none": "None"}
 
 
@@ -68,6 +73,7 @@ class MainWindow(QMainWindow):
         self.station: Station | None = None
         self.bridge: StationBridge | None = None
         self.batch_done = 0
+        self.links: dict[str, Link] = {}  # the line links running on the station, by kind
         self.loader: RecipeLoader | None = None
         self._load_again = False
         self._provider_used: str | None = None
@@ -89,6 +95,8 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._display_timer = QTimer(self, singleShot=True, interval=DISPLAY_INTERVAL_MS)
         self._display_timer.timeout.connect(self._show_pending)
+        self._links_timer = QTimer(self, interval=LINKS_REFRESH_MS)
+        self._links_timer.timeout.connect(self._show_links)
         self.set_operator_mode(False)
         self.book = None
         self.load_recipe_book()
@@ -356,6 +364,7 @@ class MainWindow(QMainWindow):
         self.status.set_missed(self.station.missed)
         if self.inspector is not None:
             self._prepare_recipe()
+        self._start_links()
 
     # --- recipes -------------------------------------------------------------------------------
     def load_recipe_book(self) -> None:
@@ -434,7 +443,49 @@ class MainWindow(QMainWindow):
         else:
             self.station.set_thresholds(self.thresholds)
 
+    # --- line links ------------------------------------------------------------------------
+    def _start_links(self) -> None:
+        """Start the links the settings name on the station (closing any running first); one
+        that cannot start is reported and the others still run."""
+        self._close_links()
+        if self.station is None:
+            return
+        for kind in LINK_KINDS_IN_WINDOW:
+            address = getattr(self.settings, kind)
+            if not address:
+                continue
+            address_key = LINK_KINDS[kind].address_key
+            try:
+                spec = parse_link(kind, {address_key: address}, self.station.name)
+                (self.links[kind],) = start_links([spec], self.station, self.book)
+            except LinkError as exc:
+                self.report_error(f"Line link not started: {exc}")
+        self._links_timer.start() if self.links else self._links_timer.stop()
+        self._show_links()
+
+    def _close_links(self) -> None:
+        close_links(list(self.links.values()))
+        self.links = {}
+
+    def link_states(self) -> dict[str, str]:
+        """What each running link says now, by kind (for the engineer settings)."""
+        states = {}
+        for kind, link in self.links.items():
+            status = link.status()
+            error = getattr(status, "last_error", None)
+            states[kind] = status.headline() + (f" · last error: {error}" if error else "")
+        return states
+
+    def _show_links(self) -> None:
+        parts, up = [], True
+        for kind, link in self.links.items():
+            status = link.status()
+            up = up and status.up
+            parts.append(f"{LINK_NAMES[kind]} {status.headline()}")
+        self.status.set_links(" | ".join(parts), up)
+
     def _close_station(self) -> None:
+        self._close_links()
         if self.bridge is not None:
             self.bridge.unsubscribe()
             self.bridge = None
@@ -753,7 +804,9 @@ class MainWindow(QMainWindow):
         return gate
 
     def _show_settings(self) -> None:
-        dialog = SettingsDialog(self.settings, self.inspector, self.thresholds, self)
+        dialog = SettingsDialog(
+            self.settings, self.inspector, self.thresholds, self, self.link_states()
+        )
         dialog.thresholds_changed.connect(self.apply_thresholds)
         dialog.applied.connect(self.apply_settings)
         dialog.recipes_saved.connect(self._recipes_saved)
@@ -771,6 +824,8 @@ class MainWindow(QMainWindow):
             self.load_recipe_book()
         self.load_recipe()  # loads only when the bundle or the provider changed
         self._apply_trigger_mode()
+        if any(getattr(new, k) != getattr(old, k) for k in LINK_KINDS_IN_WINDOW):
+            self._start_links()
 
     def _keep_thresholds(self) -> None:
         """Accepted thresholds go to their one owner: the selected recipe in the recipe file,

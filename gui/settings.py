@@ -52,6 +52,9 @@ class StationSettings:
     pedal_key: str = ""  # the key a USB foot pedal types (e.g. F12), a trigger besides Space
     recipes_file: str = ""  # a recipe file (engine.recipes); empty: the bundle above is the recipe
     recipe_id: str = ""  # the recipe last selected from that file
+    # Line links (engine/line/): an address switches one on, empty leaves it off.
+    modbus: str = ""  # HOST:PORT the PLC connects to, e.g. 127.0.0.1:502
+    mqtt: str = ""  # mqtt://HOST:PORT of the broker
 
     @classmethod
     def load(cls, store: QSettings) -> StationSettings:

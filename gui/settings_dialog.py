@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.inspector import default_thresholds
+from engine.line.links import KINDS as LINK_KINDS
 from engine.result import Thresholds
 from gui import settings as persisted
 from gui.recipe_editor import RecipeEditor
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 
 MIN_PASSWORD_LENGTH = 4
 ARCHIVE_LABELS = {"ng": "NG images only", "all": "all images", "none": "nothing"}
+LINK_LABELS = {"modbus": "PLC (Modbus TCP) listens on", "mqtt": "MQTT broker"}
 
 
 class PasswordDialog(QDialog):
@@ -113,6 +115,7 @@ class SettingsDialog(QDialog):
         inspector: Inspector | None,
         thresholds: Thresholds | None,
         parent: QWidget | None = None,
+        links: dict[str, str] | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Engineer settings")
@@ -120,10 +123,12 @@ class SettingsDialog(QDialog):
         self.settings = dataclasses.replace(settings)
         self.inspector = inspector
         self.original = thresholds
+        self.link_states = links or {}  # kind: what the running link says now
         tabs = QTabWidget()
         tabs.addTab(self._threshold_tab(thresholds), "Thresholds")
         tabs.addTab(self._station_tab(), "Model and output")
         tabs.addTab(self._recipes_tab(), "Recipes")
+        tabs.addTab(self._links_tab(), "Line links")
         tabs.addTab(self._model_info_tab(), "Model info")
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
@@ -311,6 +316,29 @@ class SettingsDialog(QDialog):
         self.settings.recipes_file = self._recipes_path()
         self.recipes_saved.emit(book)
 
+    # --- line links ----------------------------------------------------------------------------
+    def _links_tab(self) -> QWidget:
+        """Addresses of the line links (empty: off) and what each running link says now."""
+        tab = QWidget()
+        form = QFormLayout(tab)
+        self.link_fields: dict[str, QLineEdit] = {}
+        for kind, label in LINK_LABELS.items():
+            field = QLineEdit(getattr(self.settings, kind))
+            field.setPlaceholderText(f"off; e.g. {LINK_KINDS[kind].example}")
+            self.link_fields[kind] = field
+            form.addRow(label, field)
+            state = QLabel(self.link_states.get(kind, "off"), objectName="linkState")
+            state.setWordWrap(True)
+            form.addRow("", state)
+        note = QLabel(
+            "Applied on OK. PLC and MQTT triggers are taken while a run in software-trigger "
+            "mode is on. The OPC UA server, which needs users and certificates, runs with "
+            "`station serve` (docs/opcua.md)."
+        )
+        note.setWordWrap(True)
+        form.addRow(note)
+        return tab
+
     def _model_info_tab(self) -> QWidget:
         text = QPlainTextEdit(readOnly=True)
         if self.inspector is None:
@@ -338,6 +366,8 @@ class SettingsDialog(QDialog):
         self.settings.archive = self.archive.currentData()
         self.settings.pedal_key = self.pedal_key.keySequence().toString()
         self.settings.recipes_file = self.recipes_file.text().strip()
+        for kind, field in self.link_fields.items():
+            setattr(self.settings, kind, field.text().strip())
         self.applied.emit(self.settings)
         super().accept()
 

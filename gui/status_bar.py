@@ -23,6 +23,7 @@ class StationStatusBar(QStatusBar):
             ("dropped", "live frames not inspected because a newer frame arrived first"),
             ("missed", "triggers that came while the station was busy or not ready"),
             ("bundle", "model bundle in use"),
+            ("links", "line links: PLC over Modbus TCP, MQTT (engineer settings)"),
         ]:
             label = QLabel(toolTip=tip)
             self.labels[key] = label
@@ -33,6 +34,7 @@ class StationStatusBar(QStatusBar):
         self.set_dropped(0)
         self.set_missed(0)
         self.set_state("Preoperational")
+        self.set_links("", True)
         self.labels["latency"].setText("latency –")
         self.labels["fps"].setText("FPS –")
 
@@ -48,6 +50,11 @@ class StationStatusBar(QStatusBar):
 
     def set_missed(self, count: int) -> None:
         self._flag("missed", f"missed {count}", count > 0)
+
+    def set_links(self, text: str, up: bool) -> None:
+        """The line links' headlines; red when one is down (no broker, not listening)."""
+        self._flag("links", text, not up)
+        self.labels["links"].setVisible(bool(text))
 
     def set_state(self, path: str) -> None:
         self._flag("state", path, path in ("Error", "Halted"))

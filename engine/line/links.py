@@ -26,7 +26,7 @@ class LinkKind:
     example: str  # an address, for messages
     module: str
     config_class: str  # has from_url(address, **fields)
-    adapter_class: str  # (station, config, recipes=book) with start(), close(), status()
+    adapter_class: str  # (station, config=, recipes=) with start(), close(), status()
     name_field: str | None = None  # the config field that defaults to the station's name
 
 
@@ -67,6 +67,8 @@ class LinkError(Exception):
 
 
 class Link(Protocol):
+    """A started adapter; its status() has `up` and `headline()` for a status bar."""
+
     def start(self) -> None: ...
 
     def close(self) -> None: ...
@@ -125,7 +127,7 @@ def start_links(specs: list[LinkSpec], station: Station, book: RecipeBook | None
         kind = KINDS[spec.kind]
         adapter_class = getattr(_module(kind), kind.adapter_class)
         try:
-            link = adapter_class(station, spec.config, recipes=book)
+            link = adapter_class(station, config=spec.config, recipes=book)
             link.start()
         except Exception as exc:  # e.g. the port is taken: the service cannot do its job
             close_links(started)

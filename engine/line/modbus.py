@@ -176,6 +176,17 @@ class LinkStatus:
     last_ack: float | None = None
     last_error: str | None = None
 
+    @property
+    def up(self) -> bool:
+        return self.listening
+
+    def headline(self) -> str:
+        """A few words for a status bar."""
+        if not self.listening:
+            return "not listening"
+        plcs = f"{self.clients} PLC" + ("s" if self.clients != 1 else "")
+        return f"{plcs} · {self.triggers} triggers · missed {self.missed}"
+
 
 @dataclass(frozen=True)
 class Answer:

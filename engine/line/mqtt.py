@@ -220,6 +220,15 @@ class LinkStatus:
     last_command: str | None  # e.g. "trigger part A12: taken"
     last_error: str | None
 
+    @property
+    def up(self) -> bool:
+        return self.connected
+
+    def headline(self) -> str:
+        """A few words for a status bar: the backlog tells an outage's size."""
+        state = "connected" if self.connected else "broker away"
+        return f"{state} · {self.unpublished} to send"
+
 
 # --- payloads -------------------------------------------------------------------------------
 

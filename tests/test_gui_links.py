@@ -1,0 +1,62 @@
+"""The window with its line links: a PLC over Modbus TCP triggers parts in software-trigger
+mode, the results also go to a real MQTT broker, and the status bar shows both links."""
+
+import pytest
+from PySide6.QtCore import QSettings
+
+from engine.line.modbus_map import Coil
+from gui.main_window import MainWindow
+from gui.settings import StationSettings
+from tests.mosquitto import free_port, mosquitto_broker
+from tests.test_gui import RUN_TIMEOUT_MS, write_parts
+from tests.test_modbus import Plc
+from tests.test_mqtt import Observer
+
+
+@pytest.fixture()
+def broker(tmp_path):
+    yield from mosquitto_broker(tmp_path)
+
+
+def test_a_plc_triggers_the_window_and_results_go_to_mqtt(qtbot, tmp_path, tiny_bundle, broker):
+    port = free_port()
+    qsettings = QSettings(str(tmp_path / "station.ini"), QSettings.Format.IniFormat)
+    settings = StationSettings.load(qsettings)
+    settings.bundle, settings.output_dir = str(tiny_bundle), str(tmp_path / "out")
+    settings.modbus, settings.mqtt = f"127.0.0.1:{port}", f"mqtt://127.0.0.1:{broker.port}"
+    settings.trigger_mode = "software"
+    consumer = Observer(broker, ["inspection/station/result"], "consumer")
+    window = MainWindow(qsettings, settings)
+    qtbot.addWidget(window)
+    try:
+        window.load_bundle(str(tiny_bundle))
+        qtbot.waitUntil(lambda: window.inspector is not None, timeout=RUN_TIMEOUT_MS)
+        assert set(window.links) == {"modbus", "mqtt"}
+        window.set_source(str(write_parts(tmp_path / "parts", "ON")))
+        assert window.start()
+        qtbot.waitUntil(lambda: window.station.taking_triggers, timeout=RUN_TIMEOUT_MS)
+        plc = Plc(port)
+        try:
+            plc.coil(Coil.ENABLE, True)
+            first = plc.inspect("SN-1")
+            second = plc.inspect("SN-2")
+            window._show_links()  # as its timer does every second
+            plc_text = window.status.labels["links"].text()
+        finally:
+            plc.close()
+        assert "PLC 1 PLC · 2 triggers · missed 0" in plc_text, plc_text
+        assert (first["ok"], second["ng"]) == (True, True)
+        qtbot.waitUntil(lambda: window.counters.counts.total == 2, timeout=RUN_TIMEOUT_MS)
+        rows = window.results.records()
+        assert [(r.part_id, r.verdict) for r in rows] == [("SN-1", "OK"), ("SN-2", "NG")]
+        messages = consumer.wait_count("inspection/station/result", 2)
+        assert [m["part_id"] for m in messages] == ["SN-1", "SN-2"]
+        window._show_links()
+        text = window.status.labels["links"].text()
+        assert "PLC 0 PLCs" in text and "MQTT connected · 0 to send" in text, text
+        assert window.status.labels["links"].property("alarm") == "false"
+        window.stop()
+    finally:
+        consumer.close()
+        window.close()
+    assert window.links == {}  # closed with the window

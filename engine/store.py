@@ -370,6 +370,29 @@ class ResultStore:
             rows = db.execute(sql, params).fetchall()
         return [_record(row) for row in rows]
 
+    def get(self, result_id: int) -> Record | None:
+        """The row of one result id (the row id), or None."""
+        rows = self.select(["id = ?"], [result_id])
+        return rows[0] if rows else None
+
+    def select(
+        self,
+        where: list[str],
+        params: list[Any],
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[Record]:
+        """Rows meeting every SQL condition in `where` (placeholders filled from `params`),
+        oldest first; for callers with filters of their own (e.g. OPC UA result queries)."""
+        sql = f"SELECT {', '.join(_SQL_COLUMNS)} FROM inspections"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY id LIMIT ? OFFSET ?"
+        with self._cursor() as db:
+            rows = db.execute(sql, [*params, -1 if limit is None else limit, offset]).fetchall()
+        return [_record(row) for row in rows]
+
     def records(self, *, source: str | None = None) -> list[Record]:
         """All rows in the order they were stored."""
         return self.recent(None, source=source)[::-1]

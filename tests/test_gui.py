@@ -683,7 +683,10 @@ def test_recipes_from_the_recipe_file_switch_bundle_and_thresholds(
     assert rows[0].bundle_digest != rows[1].bundle_digest
 
     window.recipe_box.setCurrentIndex(window.recipe_box.findData("broken"))
-    qtbot.waitUntil(lambda: any("missing_bundle" in m for m in window.errors.messages))
+    qtbot.waitUntil(
+        lambda: any("missing_bundle" in m for m in window.errors.messages),
+        timeout=RUN_TIMEOUT_MS,
+    )
     assert window.station.recipe.id == "strict"  # the old recipe stays active
 
     # thresholds accepted by the engineer go into the selected recipe, in the file

@@ -55,8 +55,8 @@ log = logging.getLogger(__name__)
 
 DISPLAY_INTERVAL_MS = 33  # the view repaints at most ~30 times a second, however fast results come
 LINKS_REFRESH_MS = 1000  # how often the status bar asks the line links how they are
-LINK_KINDS_IN_WINDOW = ("modbus", "mqtt")  # OPC UA, with users and certificates: station serve
-LINK_NAMES = {"modbus": "PLC", "mqtt": "MQTT"}
+LINK_KINDS_IN_WINDOW = ("modbus", "opcua", "mqtt")
+LINK_NAMES = {"modbus": "PLC", "opcua": "OPC UA", "mqtt": "MQTT"}
 MODE_LABELS = {"mask": "Mask fill", "contours": "Contours", "heatmap": "Heat map", "none": "None"}
 
 
@@ -454,14 +454,22 @@ class MainWindow(QMainWindow):
             address = getattr(self.settings, kind)
             if not address:
                 continue
-            address_key = LINK_KINDS[kind].address_key
+            table = {LINK_KINDS[kind].address_key: address, **self._link_options(kind)}
             try:
-                spec = parse_link(kind, {address_key: address}, self.station.name)
+                spec = parse_link(kind, table, self.station.name)
                 (self.links[kind],) = start_links([spec], self.station, self.book)
             except LinkError as exc:
                 self.report_error(f"Line link not started: {exc}")
         self._links_timer.start() if self.links else self._links_timer.stop()
         self._show_links()
+
+    def _link_options(self, kind: str) -> dict[str, str]:
+        if kind != "opcua" or not self.settings.opcua_user:
+            return {}
+        return {
+            "username": self.settings.opcua_user,
+            "password_hash": self.settings.opcua_password_hash,
+        }
 
     def _close_links(self) -> None:
         close_links(list(self.links.values()))
@@ -824,7 +832,8 @@ class MainWindow(QMainWindow):
             self.load_recipe_book()
         self.load_recipe()  # loads only when the bundle or the provider changed
         self._apply_trigger_mode()
-        if any(getattr(new, k) != getattr(old, k) for k in LINK_KINDS_IN_WINDOW):
+        link_fields = (*LINK_KINDS_IN_WINDOW, "opcua_user", "opcua_password_hash")
+        if any(getattr(new, k) != getattr(old, k) for k in link_fields):
             self._start_links()
 
     def _keep_thresholds(self) -> None:

@@ -54,6 +54,9 @@ class StationSettings:
     recipe_id: str = ""  # the recipe last selected from that file
     # Line links (engine/line/): an address switches one on, empty leaves it off.
     modbus: str = ""  # HOST:PORT the PLC connects to, e.g. 127.0.0.1:502
+    opcua: str = ""  # opc.tcp://HOST:PORT the OPC UA server listens on
+    opcua_user: str = ""  # the OPC UA client's user name
+    opcua_password_hash: str = ""  # its password, hashed (engine.line.opcua_security)
     mqtt: str = ""  # mqtt://HOST:PORT of the broker
 
     @classmethod

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from engine.inspector import default_thresholds
 from engine.line.links import KINDS as LINK_KINDS
+from engine.line.links import hash_opcua_password
 from engine.result import Thresholds
 from gui import settings as persisted
 from gui.recipe_editor import RecipeEditor
@@ -40,7 +41,11 @@ if TYPE_CHECKING:
 
 MIN_PASSWORD_LENGTH = 4
 ARCHIVE_LABELS = {"ng": "NG images only", "all": "all images", "none": "nothing"}
-LINK_LABELS = {"modbus": "PLC (Modbus TCP) listens on", "mqtt": "MQTT broker"}
+LINK_LABELS = {
+    "modbus": "PLC (Modbus TCP) listens on",
+    "opcua": "OPC UA server listens on",
+    "mqtt": "MQTT broker",
+}
 
 
 class PasswordDialog(QDialog):
@@ -327,13 +332,21 @@ class SettingsDialog(QDialog):
             field.setPlaceholderText(f"off; e.g. {LINK_KINDS[kind].example}")
             self.link_fields[kind] = field
             form.addRow(label, field)
+            if kind == "opcua":  # clients log in: Basic256Sha256 with a user name and password
+                self.opcua_user = QLineEdit(self.settings.opcua_user)
+                self.opcua_password = QLineEdit(echoMode=QLineEdit.EchoMode.Password)
+                self.opcua_password.setPlaceholderText(
+                    "unchanged" if self.settings.opcua_password_hash else "choose one"
+                )
+                form.addRow("OPC UA user", self.opcua_user)
+                form.addRow("OPC UA password", self.opcua_password)
             state = QLabel(self.link_states.get(kind, "off"), objectName="linkState")
             state.setWordWrap(True)
             form.addRow("", state)
         note = QLabel(
-            "Applied on OK. PLC and MQTT triggers are taken while a run in software-trigger "
-            "mode is on. The OPC UA server, which needs users and certificates, runs with "
-            "`station serve` (docs/opcua.md)."
+            "Applied on OK. Triggers from the line are taken while a run in software-trigger "
+            "mode is on. The OPC UA password is kept only as a salted hash; the server makes "
+            "its certificate on first start (docs/opcua.md)."
         )
         note.setWordWrap(True)
         form.addRow(note)
@@ -368,6 +381,9 @@ class SettingsDialog(QDialog):
         self.settings.recipes_file = self.recipes_file.text().strip()
         for kind, field in self.link_fields.items():
             setattr(self.settings, kind, field.text().strip())
+        self.settings.opcua_user = self.opcua_user.text().strip()
+        if self.opcua_password.text():
+            self.settings.opcua_password_hash = hash_opcua_password(self.opcua_password.text())
         self.applied.emit(self.settings)
         super().accept()
 

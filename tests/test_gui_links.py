@@ -60,3 +60,33 @@ def test_a_plc_triggers_the_window_and_results_go_to_mqtt(qtbot, tmp_path, tiny_
         consumer.close()
         window.close()
     assert window.links == {}  # closed with the window
+
+
+def test_the_opcua_server_runs_from_the_engineer_settings_with_a_hashed_password(
+    qtbot, tmp_path, tiny_bundle
+):
+    from tests.test_gui import open_engineer_settings
+
+    qsettings = QSettings(str(tmp_path / "station.ini"), QSettings.Format.IniFormat)
+    settings = StationSettings.load(qsettings)
+    settings.bundle, settings.output_dir = str(tiny_bundle), str(tmp_path / "out")
+    window = MainWindow(qsettings, settings)
+    qtbot.addWidget(window)
+    try:
+        window.load_bundle(str(tiny_bundle))
+        qtbot.waitUntil(lambda: window.inspector is not None, timeout=RUN_TIMEOUT_MS)
+        dialog = open_engineer_settings(window)
+        dialog.link_fields["opcua"].setText(f"opc.tcp://127.0.0.1:{free_port()}")
+        dialog.opcua_user.setText("line")
+        dialog.opcua_password.setText("s3cret-line")
+        dialog.accept()
+        assert "opcua" in window.links
+        assert window.links["opcua"].status().up
+        stored = StationSettings.load(qsettings)
+        assert stored.opcua_user == "line" and "s3cret-line" not in stored.opcua_password_hash
+        assert "s3cret-line" not in (tmp_path / "station.ini").read_text(encoding="utf-8")
+        window._show_links()
+        assert "OPC UA" in window.status.labels["links"].text()
+    finally:
+        window.close()
+    assert window.links == {}

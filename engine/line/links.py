@@ -137,6 +137,14 @@ def start_links(specs: list[LinkSpec], station: Station, book: RecipeBook | None
     return started
 
 
+def hash_opcua_password(password: str) -> str:
+    """The OPC UA server's stored form of a password (needs the [opcua] extra)."""
+    _module(KINDS["opcua"])  # says which extra is missing, if it is
+    from engine.line.opcua_security import hash_password
+
+    return hash_password(password)
+
+
 def close_links(links: list[Link]) -> None:
     """Close in reverse order; a link that fails to close is logged, the others still close."""
     for link in reversed(links):

@@ -13,7 +13,6 @@ import math
 import socket
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -43,18 +42,11 @@ from engine.station import Station
 from engine.vision_states import VisionState
 from tests.parts import write_parts, write_video
 from tests.test_station import MjpegCamera
+from tests.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[1]
 TIMEOUT = 5.0
 DT = ModbusTcpClient.DATATYPE
-
-
-def wait_until(predicate: Callable[[], object], timeout: float = TIMEOUT, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
-        time.sleep(0.001)
 
 
 class Gate:

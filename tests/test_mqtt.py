@@ -36,20 +36,13 @@ from engine.station import Station
 from engine.store import ResultStore
 from tests.mosquitto import Mosquitto, mosquitto_broker
 from tests.parts import write_parts
+from tests.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[1]
 TIMEOUT = 5.0
 
 
 # --- helpers --------------------------------------------------------------------------------
-
-
-def wait_until(predicate: Callable[[], object], timeout: float = TIMEOUT, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
-        time.sleep(0.002)
 
 
 class Observer:

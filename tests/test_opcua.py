@@ -39,6 +39,7 @@ from engine.station import Station
 from engine.vision_states import VisionState
 from tests.parts import write_parts
 from tests.tiny_bundle import make_tiny_bundle
+from tests.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[1]
 MV = "http://opcfoundation.org/UA/MachineVision"
@@ -54,14 +55,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def wait_until(predicate, timeout: float = TIMEOUT, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or predicate}")
-        time.sleep(0.005)
 
 
 class Line:

@@ -13,7 +13,6 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -39,6 +38,7 @@ from engine.station import Station, TriggerMode
 from engine.vision_states import TRANSITIONS, TransitionError, VisionState
 from tests.parts import make_folder, part, write_video
 from tests.tiny_bundle import make_tiny_bundle
+from tests.waiting import wait_until
 
 S = VisionState
 REPO = Path(__file__).resolve().parents[1]
@@ -50,14 +50,6 @@ SINGLE_JOB = [
 
 
 # --- helpers --------------------------------------------------------------------------------
-
-
-def wait_until(predicate: Callable[[], object], timeout: float = TIMEOUT, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
-        time.sleep(0.002)
 
 
 class Events:
@@ -511,14 +503,15 @@ def test_software_trigger_on_a_video_camera_takes_a_fresh_frame(tmp_path, statio
         time.sleep(0.12)
     station.stop()
     summary = run.join()
-    assert time.monotonic() - started < 3.0  # stop ended the playback; it did not play out
+    assert time.monotonic() - started < 3.8  # stop ended the 4 s playback; it did not play out
     assert summary.inspected == 3 and summary.source == source_key(video)
     records = station.store.records()
     assert [r.part_id for r in records] == ["P0", "P1", "P2"]
     indices = []
     for record in records:
         assert record.frame_time >= record.trigger_time, "a frame from before the trigger"
-        assert record.frame_time - record.trigger_time < 3 / fps + 0.1  # the next frame or so
+        # the next frame or so (with room for a loaded machine's scheduling)
+        assert record.frame_time - record.trigger_time < 3 / fps + 0.4
         assert record.frame_id.startswith(f"{summary.run_id}/")
         indices.append(int(record.frame_id.split("/")[1]))
     # ~0.13 s between triggers at 25 fps: the frames are several video frames apart

@@ -323,6 +323,8 @@ class Service:
         self._halted = threading.Event()  # `!halt` asked: after the run, wait for `!reset`
         self._finished = threading.Event()
         self._runs = _Runs()
+        self._mode: TriggerMode = config.source.trigger  # of the run on now, or the last one
+        self._next_mode: TriggerMode | None = None  # asked for the next run (StartContinuous)
         self.links: list[Link] = []
         station.subscribe(self._on_event)
 
@@ -343,6 +345,9 @@ class Service:
             except LinkError as exc:
                 log.error("%s: %s", self.config.where, exc)
                 return EXIT_ERROR
+            for link in self.links:  # the host of runs answers OPC UA's StartContinuous
+                if hasattr(link, "on_start_continuous"):
+                    link.on_start_continuous = self.start_continuous
             if self.stdin_fd is not None:
                 reader = threading.Thread(target=self._read_stdin, name="serve-stdin", daemon=True)
                 reader.start()
@@ -380,19 +385,43 @@ class Service:
                 if not self._wait_for_reset():
                     break
                 continue
+            if self._switch_mode():
+                continue
             log.info("source done" if summary.how == "done" else f"run ended ({summary.how})")
             break
         if not ran:
             log.info("stopped before the run started")
         return EXIT_OK
 
+    def _switch_mode(self) -> bool:
+        """After a run that was not asked to end the service: True when the next run is in
+        another mode. OPC UA's StartContinuous ends the configured run for a continuous one;
+        when that one ends (Stop, or the source done), the configured mode comes back."""
+        with self._runs.cond:
+            if self._next_mode is not None:
+                return True
+            if self._mode is not self.config.source.trigger:
+                self._next_mode = self.config.source.trigger
+                return True
+        return False
+
+    def start_continuous(self, request: object = None) -> None:
+        """OPC UA StartContinuous: end the current run (the part in hand is finished) and run
+        the source continuously; the OPC UA server waits for that run's RunStarted."""
+        if self._mode is TriggerMode.CONTINUOUS:
+            raise TransitionError("a continuous run is on already")
+        with self._runs.cond:
+            self._next_mode = TriggerMode.CONTINUOUS
+        self.station.stop()
+
     def _run_once(self) -> RunSummary:
         source = self.config.source
         with self._runs.cond:
             self._runs.started += 1
+            self._mode, self._next_mode = self._next_mode or source.trigger, None
         summary = self.station.run(
             source.spec,
-            source.trigger,
+            self._mode,
             realtime=source.realtime,
             poll_interval=source.poll_interval,
             reconnect_s=source.reconnect_s,
@@ -476,7 +505,7 @@ class Service:
     def _announce_run(self, event: RunStarted) -> None:
         runs = self._runs
         source = self.config.source
-        log.info("%s: %s trigger on %s", self.station.name, source.trigger.value, source.spec)
+        log.info("%s: %s trigger on %s", self.station.name, event.mode, source.spec)
         self.lines.write(
             "ready",
             station=self.station.name,
@@ -515,7 +544,7 @@ class Service:
             "station": station.name,
             "state": station.state.path,
             "running": station.running,
-            "mode": self.config.source.trigger.value,
+            "mode": self._mode.value,
             "recipe": station.recipe.id if station.recipe else None,
             "counters": {
                 "total": counters.total,

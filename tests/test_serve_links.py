@@ -130,3 +130,52 @@ def test_the_modbus_map_is_printed_without_a_config():
     for name in ("Enable", "Trigger", "ResultAck", "Ready", "ResultValid", "MissedTrigger"):
         assert name in printed.stdout
     assert f"discrete input    {int(Discrete.READY)}" in printed.stdout
+
+
+def test_opcua_start_continuous_switches_the_service_to_a_continuous_run_and_back(line):
+    import asyncio
+    from types import SimpleNamespace
+
+    from asyncua import ua
+
+    from engine.line.opcua_security import hash_password
+    from tests.test_opcua import AUTO, PASSWORD, USER, Vision, connect
+
+    port = free_port()
+    config = _basic(line, trigger="software")
+    config.write_text(
+        config.read_text(encoding="utf-8")
+        + f'\n[opcua]\nendpoint = "opc.tcp://127.0.0.1:{port}"\nusername = "{USER}"\n'
+        + f'password_hash = "{hash_password(PASSWORD)}"\n',
+        encoding="utf-8",
+    )
+    server = SimpleNamespace(url=f"opc.tcp://127.0.0.1:{port}", client_pki=line / "client-pki")
+
+    async def start_continuous() -> tuple[str, int]:
+        async with connect(server) as client:
+            vision = await Vision.find(client)
+            job, error = await vision.call(
+                AUTO,
+                "StartContinuous",
+                ua.MeasIdDataType(Id="M-1"),
+                ua.PartIdDataType(Id=""),
+                ua.RecipeIdExternalDataType(Id=""),
+                ua.ProductIdDataType(Id=""),
+                ua.Variant([], ua.VariantType.Variant),
+            )
+            return job.Id, error
+
+    service = _Service(["--config", str(config)], line, stdin=subprocess.DEVNULL)
+    try:
+        assert service.next("ready")["mode"] == "software"
+        job_id, error = asyncio.run(start_continuous())
+        continuous = service.next("ready")
+        results = [service.next("result") for _ in range(3)]
+        back = service.next("ready")  # the folder is done: the configured mode again
+    finally:
+        code = service.terminate()
+    assert code == 0, service.stderr()
+    assert error == 0 and (continuous["mode"], continuous["run_id"]) == ("continuous", job_id)
+    assert [r["verdict"] for r in results] == ["OK", "NG", "OK"]
+    assert {r["run_id"] for r in results} == {job_id}
+    assert back["mode"] == "software"

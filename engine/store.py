@@ -116,6 +116,7 @@ class Record:
     recipe_id: str | None = None
     trigger_time: float | None = None
     latency_ms: float | None = None  # trigger (or frame arrival) to the row ready to store
+    regions: list[dict[str, Any]] | None = None  # bbox [x, y, w, h], area_px, source each
 
 
 # Columns added after schema version 1, with their SQL types: an older file gets them on open.
@@ -125,6 +126,7 @@ _ADDED_COLUMNS = {
     "recipe_id": "TEXT",
     "trigger_time": "REAL",
     "latency_ms": "REAL",
+    "regions": "TEXT",
 }
 
 
@@ -254,6 +256,7 @@ class ResultStore:
             threshold=result.image_threshold,
             region_count=len(result.regions),
             region_areas=json.dumps([r.area_px for r in result.regions]),
+            regions=json.dumps(region_rows(result)),
             timings=json.dumps(timings_ms if timings_ms is not None else result.timings_ms),
             bundle_name=bundle_name,
             bundle_digest=bundle_digest,
@@ -453,7 +456,7 @@ class ResultStore:
             writer.writerow(_COLUMNS)
             for record in self.records():
                 row = asdict(record)
-                for key in ("region_areas", "timings_ms"):
+                for key in JSON_COLUMNS:
                     row[key] = json.dumps(row[key]) if row[key] is not None else ""
                 writer.writerow(["" if row[c] is None else row[c] for c in _COLUMNS])
         return path
@@ -499,7 +502,16 @@ class ResultStore:
             return int(db.execute("SELECT COALESCE(MAX(id), 0) FROM inspections").fetchone()[0])
 
 
-_TRIGGER_COLUMNS = frozenset(_ADDED_COLUMNS)
+_TRIGGER_COLUMNS = frozenset(_ADDED_COLUMNS) - {"regions"}
+JSON_COLUMNS = ("region_areas", "timings_ms", "regions")  # stored as JSON text
+
+
+def region_rows(result: InspectionResult) -> list[dict[str, Any]]:
+    """A result's regions as stored and as the line links hand them on (largest first)."""
+    return [
+        {"bbox": [int(v) for v in r.bbox], "area_px": int(r.area_px), "source": r.source}
+        for r in result.regions
+    ]
 
 
 def _trigger_columns(values: dict[str, Any]) -> dict[str, Any]:
@@ -518,7 +530,7 @@ def _filters(**conditions: str | None) -> tuple[str, list[Any]]:
 
 def _record(row: tuple) -> Record:
     values = dict(zip(_COLUMNS, row, strict=True))
-    for key in ("region_areas", "timings_ms"):
+    for key in JSON_COLUMNS:
         if values[key] is not None:
             values[key] = json.loads(values[key])
     return Record(**values)

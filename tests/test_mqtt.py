@@ -6,6 +6,7 @@ process, commands, and store and forward through a broker killed halfway through
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import queue
 import sqlite3
@@ -319,11 +320,17 @@ def test_each_part_is_one_result_message_with_the_stored_fields(broker, line):
     assert (status.connected, status.unpublished, status.in_flight) == (True, 0, 0)
 
 
-def test_results_from_the_store_without_the_live_part_carry_areas_only(line):
+def test_results_from_the_store_carry_their_boxes_and_old_rows_their_areas(line):
+    """The store keeps every region (so a result sent after a restart has its boxes); a row
+    stored before it did has areas only."""
     line.start_run("N")
     line.trigger("Z-1", 1)
     record = line.store.records()[-1]
     payload = result_payload(record, "cell1")  # what a restart publishes: no PartResult
+    assert [r["area_px"] for r in payload["regions"]] == record.region_areas
+    assert all(len(r["bbox"]) == 4 and r["source"] for r in payload["regions"])
+    old = dataclasses.replace(record, regions=None)  # a row of the schema before
+    payload = result_payload(old, "cell1")
     assert [r["area_px"] for r in payload["regions"]] == record.region_areas
     assert all(r["bbox"] is None for r in payload["regions"]) and payload["regions"]
     json.dumps(payload, allow_nan=False)

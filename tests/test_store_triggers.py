@@ -18,6 +18,7 @@ from engine.store import (
 
 THRESHOLDS = Thresholds(0.5, 0.5, 4, 0.4)
 NEW_COLUMNS = ["part_id", "job_id", "recipe_id", "trigger_time", "latency_ms"]
+ADDED_COLUMNS = [*NEW_COLUMNS, "regions"]  # every column added after schema version 1
 
 # The schema of version 1 (git show HEAD:engine/store.py), before the trigger columns existed.
 SCHEMA_1 = """
@@ -139,7 +140,8 @@ def test_trigger_columns_round_trip(store):
         11.0,
         None,
     )
-    assert [getattr(c, name) for name in NEW_COLUMNS] == [None] * 5
+    assert [getattr(c, name) for name in NEW_COLUMNS] == [None] * len(NEW_COLUMNS)
+    assert c.regions == []  # a result without regions: an empty list, not unknown
 
 
 def test_an_unknown_trigger_column_is_refused_and_nothing_stored(store):
@@ -234,7 +236,7 @@ def test_a_schema_1_file_opens_gains_the_columns_and_keeps_its_rows(tmp_path):
     assert not set(NEW_COLUMNS) & set(_columns(path))
     with ResultStore(path) as store:
         columns = _columns(path)
-        assert columns[-5:] == NEW_COLUMNS  # appended, old columns untouched and in order
+        assert columns[-len(ADDED_COLUMNS) :] == ADDED_COLUMNS  # appended, old ones untouched
         records = store.records()
         assert [(r.frame_id, r.verdict, r.frame_time, r.time) for r in records] == [
             ("a.png", "OK", 1.0, 100.0),
@@ -243,7 +245,7 @@ def test_a_schema_1_file_opens_gains_the_columns_and_keeps_its_rows(tmp_path):
         ]
         assert records[1].region_areas == [12] and records[2].error == "empty"
         for record in records:
-            assert [getattr(record, name) for name in NEW_COLUMNS] == [None] * 5
+            assert [getattr(record, name) for name in ADDED_COLUMNS] == [None] * 6
         counters = store.counters()
         assert (counters.total, counters.ok, counters.ng, counters.errors) == (3, 1, 1, 1)
         assert store.done_frame_ids("/parts", "d0") == {"a.png", "b.png", "c.png"}
@@ -275,5 +277,5 @@ def test_a_half_migrated_file_gets_the_remaining_columns(tmp_path):
         db.execute("ALTER TABLE inspections ADD COLUMN part_id TEXT")
         db.execute("UPDATE inspections SET part_id = 'kept' WHERE frame_id = 'a.png'")
     with ResultStore(path) as store:
-        assert _columns(path)[-5:] == NEW_COLUMNS
+        assert _columns(path)[-len(ADDED_COLUMNS) :] == ADDED_COLUMNS
         assert [r.part_id for r in store.records()] == ["kept", None, None]

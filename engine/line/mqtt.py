@@ -36,7 +36,7 @@ import queue
 import socket
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
@@ -56,7 +56,6 @@ log = logging.getLogger(__name__)
 SCHEMA = 1  # version of the JSON payloads; raised on an incompatible change
 IDLE_S = 1.0  # the publisher looks at the store at least this often (rows no sink delivered)
 RETRY_S = 1.0  # after a store error, wait this long before trying again
-BOXES_KEPT = 4096  # region boxes of recent parts, merged into their result messages
 TRANSITIONS_KEPT = 64  # state changes waiting to be published; the oldest go first
 COMMANDS_KEPT = 100  # commands waiting for the command thread; more are refused
 MAX_COMMAND_BYTES = 4096
@@ -248,25 +247,13 @@ def _number(value: float | None) -> float | None:
     return float(value)
 
 
-def region_boxes(part: PartResult) -> list[dict[str, Any]]:
-    """The part's regions as the result message carries them (same order as the store's
-    `region_areas`)."""
-    if part.result is None:
-        return []
-    return [
-        {"bbox": [int(v) for v in r.bbox], "area_px": int(r.area_px), "source": r.source}
-        for r in part.result.regions
-    ]
-
-
-def result_payload(
-    record: Record, station_id: str, regions: list[dict[str, Any]] | None = None
-) -> dict[str, Any]:
-    """The result message of one stored row. `regions` (from the live PartResult) add boxes;
-    without them (published after a restart) each region has its area only, bbox null."""
-    areas = record.region_areas or []
+def result_payload(record: Record, station_id: str) -> dict[str, Any]:
+    """The result message of one stored row. A row stored before the store kept regions has
+    each region's area only, bbox and source null."""
     latency = _number(record.latency_ms)
-    if regions is None or len(regions) != len(areas):
+    regions = record.regions
+    if regions is None:
+        areas = record.region_areas or []
         regions = [{"bbox": None, "area_px": int(a), "source": None} for a in areas]
     return {
         "schema": SCHEMA,
@@ -369,7 +356,6 @@ class MqttLink:
         # counts.
         self._seq = 0
         self._acked: dict[int, int] = {}
-        self._boxes: OrderedDict[int, list[dict[str, Any]]] = OrderedDict()
         # (change, wall-clock time it happened), oldest first
         self._transitions: deque[tuple[StateChanged, float]] = deque(maxlen=TRANSITIONS_KEPT)
         self._snapshot_due = False
@@ -482,17 +468,8 @@ class MqttLink:
 
     # --- the station's side (its threads: quick, no I/O) ----------------------------------
     def deliver(self, part: PartResult) -> None:
-        """Result sink: note the part's region boxes (the store keeps only areas) and wake the
-        publisher, which reads the row from the store."""
-        try:
-            if part.result_id and part.result is not None:
-                boxes = region_boxes(part)
-                with self._lock:
-                    self._boxes[part.result_id] = boxes
-                    while len(self._boxes) > BOXES_KEPT:
-                        self._boxes.popitem(last=False)
-        finally:
-            self._kick.set()
+        """Result sink: wake the publisher, which reads the row from the store."""
+        self._kick.set()
 
     def _on_event(self, event: object) -> None:
         if isinstance(event, StateChanged):
@@ -624,9 +601,7 @@ class MqttLink:
         if room <= 0:
             return
         for record in self.station.store.records_after(flight.sent_up_to, room):
-            with self._lock:
-                regions = self._boxes.pop(record.id, None)
-            payload = json.dumps(result_payload(record, self.config.station_id, regions))
+            payload = json.dumps(result_payload(record, self.config.station_id))
             info, since = self._publish(self.topics.result, payload, qos=1)
             if info.rc not in _SENT:
                 self._error(f"MQTT result {record.id} not queued: {paho.error_string(info.rc)}")

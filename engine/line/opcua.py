@@ -375,7 +375,6 @@ class OpcUaServer:
     ) -> None:
         """One ResultReadyEventType event per part, from its store row (the same content as
         GetResultById), emitted by the VisionSystem object and by the Server object."""
-        self._recent.part(part)
         record = queries.get(part.result_id) if part.result_id else None
         if record is None:
             record = record_from_part(part)

@@ -2,13 +2,12 @@
 behind GetResultById / GetResultListFiltered.
 
 The results store (engine.store) is the truth: an event and a later GetResultById of the same
-result carry the same content, read from the same row. Two things the store has no column for
-are kept in memory for the results made since the server started (`Recent`): the client's
-MeasId of a job, and the regions' bounding boxes (the store keeps their areas only).
+result carry the same content, read from the same row, regions with their boxes included. The
+one thing the store has no column for, the client's MeasId of a job, is kept in memory for the
+jobs since the server started (`Recent`).
 
-Queries run on the adapter's own read-only SQLite connection to the store's file (WAL mode lets
-a reader run beside the station's writer), so a client paging through results never holds the
-store's lock that the inspection cycle writes under.
+Queries go through the store (`ResultStore.get` / `select`); a page is at most `max_results`
+rows, so the store's lock, which the inspection cycle writes under, is held for milliseconds.
 
 Result content (`ResultContent`, one KeyValuePair per item, keys in the station's namespace):
 Verdict, Score, Threshold, RegionCount, Regions (JSON), RecipeId, BundleName, BundleDigest,
@@ -26,7 +25,7 @@ from typing import Any
 from asyncua import ua
 
 from engine.events import PartResult
-from engine.store import ERROR, Record, ResultStore
+from engine.store import ERROR, Record, ResultStore, region_rows
 
 COMPLETED, FAILED = 1, 4  # ResultStateDataType: Completed / Failed (OPC 40100-1, 12.19)
 
@@ -36,27 +35,21 @@ class Extras:
     """What a result has beyond its store row, while the server remembers it."""
 
     meas_id: str | None = None
-    regions: list[dict[str, Any]] | None = None  # bbox, area_px, source per region
 
 
 class Recent:
-    """Bounded memory of the latest jobs' MeasIds and results' regions."""
+    """Bounded memory of the latest jobs' MeasIds (the store has no column for them)."""
 
     def __init__(self, size: int = 10_000) -> None:
         self._size = size
         self._meas: OrderedDict[str, str] = OrderedDict()  # job id -> meas id
-        self._regions: OrderedDict[int, list[dict[str, Any]]] = OrderedDict()
 
     def job(self, job_id: str, meas_id: str | None) -> None:
         if meas_id:
             _put(self._meas, job_id, meas_id, self._size)
 
-    def part(self, part: PartResult) -> None:
-        if part.result is not None and part.result_id:
-            _put(self._regions, part.result_id, part_regions(part), self._size)
-
     def extras(self, record: Record) -> Extras:
-        return Extras(self._meas.get(job_id(record)), self._regions.get(record.id))
+        return Extras(self._meas.get(job_id(record)))
 
     def jobs_of(self, meas_id: str) -> list[str]:
         return [job for job, meas in self._meas.items() if meas == meas_id]
@@ -67,14 +60,6 @@ def _put(table: OrderedDict, key: Any, value: Any, size: int) -> None:
     table.move_to_end(key)
     while len(table) > size:
         table.popitem(last=False)
-
-
-def part_regions(part: PartResult) -> list[dict[str, Any]]:
-    regions = part.result.regions if part.result is not None else []
-    return [
-        {"bbox": [int(v) for v in r.bbox], "area_px": int(r.area_px), "source": r.source}
-        for r in regions
-    ]
 
 
 # --- queries ----------------------------------------------------------------------------------
@@ -149,6 +134,7 @@ def record_from_part(part: PartResult) -> Record:
         threshold=result.image_threshold if result else None,
         region_count=len(result.regions) if result else None,
         region_areas=[r.area_px for r in result.regions] if result else None,
+        regions=region_rows(result) if result else None,
         timings_ms=result.timings_ms if result else None,
         bundle_name=None,
         bundle_digest=None,
@@ -191,8 +177,8 @@ class Built(list):
 
 def content(record: Record, extras: Extras, key_ns: int) -> list[ua.Variant]:
     """ResultContent: one KeyValuePair per item (see the module docstring)."""
-    regions = extras.regions
-    if regions is None:
+    regions = record.regions
+    if regions is None:  # a row stored before the store kept regions
         regions = [{"area_px": area} for area in record.region_areas or []]
     items: list[tuple[str, Any, ua.VariantType]] = [
         ("Verdict", record.verdict, ua.VariantType.String),

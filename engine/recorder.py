@@ -57,10 +57,11 @@ class Recorded:
 
 
 def open_store(output_dir: str | Path) -> ResultStore:
-    """The store of an output folder (created if missing); raises StoreError or OSError."""
+    """The store of an output folder (created if missing), held for writing by this process
+    alone; raises StoreError (e.g. another station writes there) or OSError."""
     folder = Path(output_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    return ResultStore(folder / DB_NAME)
+    return ResultStore(folder / DB_NAME, exclusive=True)
 
 
 @dataclass

@@ -12,7 +12,9 @@ in the file, which is what lets a batch run resume without losing or repeating a
 from __future__ import annotations
 
 import csv
+import fcntl
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -20,7 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from engine.result import InspectionResult
 
@@ -177,11 +179,17 @@ _SQL_COLUMNS = [("timings" if c == "timings_ms" else c) for c in _COLUMNS]
 
 
 class ResultStore:
-    """SQLite file of inspection results; see the module docstring for the threading rule."""
+    """SQLite file of inspection results; see the module docstring for the threading rule.
 
-    def __init__(self, db_path: Path | str) -> None:
+    With `exclusive` the store holds an OS lock on `<file>.lock` until closed, so a second
+    station process writing the same file is refused at once (two writers would store every
+    frame twice); readers (exports, reports, tests) open it without.
+    """
+
+    def __init__(self, db_path: Path | str, *, exclusive: bool = False) -> None:
         self.path = Path(db_path)
         self._lock = threading.Lock()
+        self._owner = _take_writer_lock(self.path) if exclusive else None
         try:
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -192,6 +200,7 @@ class ResultStore:
             self._migrate()
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except sqlite3.Error as exc:
+            self._release()
             raise StoreError(f"{self.path}: cannot open results database ({exc})") from None
 
     def _migrate(self) -> None:
@@ -209,6 +218,12 @@ class ResultStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+        self._release()
+
+    def _release(self) -> None:
+        if self._owner is not None:
+            self._owner.close()  # closing the file drops the lock
+            self._owner = None
 
     def __enter__(self) -> ResultStore:
         return self
@@ -500,6 +515,27 @@ class ResultStore:
         """The id of the newest row (0 when the store is empty)."""
         with self._cursor() as db:
             return int(db.execute("SELECT COALESCE(MAX(id), 0) FROM inspections").fetchone()[0])
+
+
+def _take_writer_lock(db_path: Path) -> IO[str]:
+    """Hold `<db>.lock` for writing, or raise StoreError naming the process that holds it."""
+    lock_path = db_path.with_name(db_path.name + ".lock")
+    handle = lock_path.open("a+", encoding="utf-8")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise StoreError(
+            f"{db_path.parent}: results folder in use by {holder}; a second station writing it "
+            "would store every frame twice: stop that one or choose another output folder"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"station process {os.getpid()}")
+    handle.flush()
+    return handle
 
 
 _TRIGGER_COLUMNS = frozenset(_ADDED_COLUMNS) - {"regions"}

@@ -22,7 +22,7 @@ from engine.batch import run_batch
 from engine.bundle import load_bundle
 from engine.cli import main
 from engine.inspector import Inspector
-from engine.recorder import output_name
+from engine.recorder import open_store, output_name
 from engine.sources import CameraSource
 from engine.store import ResultStore
 from tests.parts import make_folder, part
@@ -329,3 +329,20 @@ def test_cli_ctrl_c_stops_gracefully_and_writes_reports(tmp_path, tiny_bundle):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["cancelled"] and summary["total"] == 3 and summary["ng"] == 1
     assert (out / "results.csv").exists() and "NG 1" in stdout
+
+
+def test_a_second_station_on_the_same_output_folder_is_refused(tmp_path, tiny_bundle):
+    """Two writers would store every frame twice (issue 13, case 1): the second one is refused
+    at once, naming the folder and who holds it; once the first is gone, it runs."""
+    source = make_folder(tmp_path / "parts", ok=1, ng=1)
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "engine.cli", str(source), "--bundle", str(tiny_bundle)]
+    command += ["--out", str(out), "--no-progress"]
+    with open_store(out):  # the first station, still running
+        refused = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        assert refused.returncode == 2
+        assert str(out) in refused.stderr and "in use by station process" in refused.stderr
+        assert str(os.getpid()) in refused.stderr
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert len(_rows(out)) == 2  # each frame once

@@ -721,3 +721,19 @@ def test_recipes_made_in_the_engineer_settings_are_used_at_once(qtbot, window, t
     dialog.accept()
     run_to_end(qtbot, window, write_parts(tmp_path / "parts", "N"))
     assert window.results.records()[-1].recipe_id == "nut_m8"
+
+
+def test_a_window_on_a_folder_another_station_writes_says_so(
+    qtbot, qsettings, tiny_bundle, tmp_path
+):
+    from engine.recorder import open_store
+
+    with open_store(tmp_path / "out"):  # `station inspect` or `station serve` writing there
+        settings = StationSettings.load(qsettings)
+        settings.bundle, settings.output_dir = str(tiny_bundle), str(tmp_path / "out")
+        window = MainWindow(qsettings, settings)
+        qtbot.addWidget(window)
+        assert window.station is None and window.results is None
+        assert any("in use by station process" in m for m in window.errors.messages)
+        assert not window.start()  # no store: nothing would be recorded
+        window.close()

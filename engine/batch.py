@@ -117,30 +117,14 @@ def run_batch(
         station.prepare(recipe, "station inspect", inspector)
         if progress is not None:
             station.subscribe(functools.partial(_report, progress))
-        # After each part (progress may set `cancel`) and, for an idle watched folder, by polling.
-        station.subscribe(lambda _event: cancel.is_set() and station.stop())
-        ended = threading.Event()
-        watcher = threading.Thread(target=_stop_on, args=(cancel, ended, station), daemon=True)
-        watcher.start()
-        try:
-            mode = TriggerMode.FILE if watch else TriggerMode.CONTINUOUS
-            run = station.run(source, mode, poll_interval=poll_interval, realtime=realtime)
-        finally:
-            ended.set()
-            watcher.join()
+        mode = TriggerMode.FILE if watch else TriggerMode.CONTINUOUS
+        run = station.run(source, mode, poll_interval=poll_interval, realtime=realtime, stop=cancel)
         summary = _summary(station, run, inspector)
         summary.cancelled = cancel.is_set()
         return summary
     finally:
         if own_store:
             store.close()
-
-
-def _stop_on(cancel: threading.Event, ended: threading.Event, station: Station) -> None:
-    while not ended.wait(0.05):
-        if cancel.is_set():
-            station.stop()
-            return
 
 
 def _report(progress: Callable[[BatchProgress], None], event: object) -> None:

@@ -360,6 +360,7 @@ class Station:
         realtime: bool = False,
         poll_interval: float = 0.5,
         reconnect_s: float | None = None,
+        stop: threading.Event | None = None,
     ) -> RunSummary:
         """Run `source` until it ends or the run is stopped; blocks the calling thread.
 
@@ -367,7 +368,8 @@ class Station:
         with `resume` (pass over frames this bundle already inspected), `realtime` (a video
         played as a camera) and `poll_interval` (file mode). With `reconnect_s` a live source
         that drops out is reopened every so many seconds (state Error meanwhile) instead of
-        ending the run. To start paused, call set_paused(True) first. Raises TransitionError
+        ending the run. Setting `stop` (the caller's event) ends the run after the current part,
+        as `stop()` does. To start paused, call set_paused(True) first. Raises TransitionError
         when the state does not allow a run, SourceError when the source cannot be opened.
         """
         mode = TriggerMode(mode)
@@ -381,8 +383,9 @@ class Station:
         started = time.perf_counter()
         run_id = new_run_id()
         spec = source
+        stop = stop if stop is not None else threading.Event()
         try:
-            source, resumed = self._open(spec, mode, active, resume, realtime, poll_interval)
+            source, resumed = self._open(spec, mode, active, resume, realtime, poll_interval, stop)
         except SourceError as exc:  # stored too: the store is the station's log of faults
             self._log_fault(run_id, str(spec), str(exc), active)
             raise
@@ -394,7 +397,7 @@ class Station:
                 source.close()
                 raise TransitionError("a run is already on; stop it first")
             self._run, self._trigger, self._busy = run, None, False
-            self._stop.clear()
+            self._stop = stop
             self._end_cause = None
         self.events.publish(RunStarted(run_id, summary.source, mode.value))
         try:
@@ -416,6 +419,7 @@ class Station:
         resume: bool,
         realtime: bool,
         poll_interval: float,
+        stop: threading.Event,
     ) -> tuple[FrameSource, int]:
         if isinstance(spec, FrameSource):
             return spec, 0
@@ -427,7 +431,7 @@ class Station:
             watch=mode is TriggerMode.FILE,
             skip_ids=done,
             exclude=[self.archive_dir],
-            stop=self._stop,
+            stop=stop,
             poll_interval=poll_interval,
             realtime=realtime,
         )
@@ -488,9 +492,13 @@ class Station:
             return True
         return False
 
+    def _ending(self) -> str | None:
+        """How the run was asked to end: Stop, Abort or Halt (the caller's stop event: Stop)."""
+        return self._end_cause or ("Stop" if self._stop.is_set() else None)
+
     def _finish(self, run: _Run) -> None:
         with self._cond:
-            cause = self._end_cause
+            cause = self._ending()
             missed_trigger = self._trigger  # taken but never started: the run ended first
             self._run, self._trigger, self._busy = None, None, False
             self._paused, self._steps = False, 0
@@ -582,7 +590,7 @@ class Station:
             # The result and Ready are published once the station is free, so a trigger sent
             # on either (a PLC adapter answering the result) is taken, not missed as busy.
             self.events.publish(event)
-            cause = self._end_cause if self._stop.is_set() else None
+            cause = self._ending() if self._stop.is_set() else None
             self._machine.fire(JOB_ENDINGS.get(cause, "SingleExecutionToReadyAuto"))
 
     def _acquire(self, run: _Run, frames: Iterator[Frame] | None, trig: Trigger) -> Frame | None:

@@ -198,6 +198,17 @@ class Vision:
             ua.Variant([], ua.VariantType.Variant),
         )
 
+    async def start_continuous(self, meas_id: str = ""):
+        return await self.call(
+            AUTO,
+            "StartContinuous",
+            ua.MeasIdDataType(Id=meas_id),
+            ua.PartIdDataType(Id=""),
+            ua.RecipeIdExternalDataType(Id=""),
+            ua.ProductIdDataType(Id=""),
+            ua.Variant([], ua.VariantType.Variant),
+        )
+
     async def get_result(self, result_id: int):
         _, result, error = await self.call(
             ("ResultManagement",),
@@ -482,15 +493,7 @@ def test_forbidden_calls_are_refused_with_the_standard_status_codes(ready):
             with expect_refused(ua.StatusCodes.BadInvalidArgument):  # not the prepared recipe
                 await vision.start_single_job("X", recipe_id="b")
             with expect_refused(ua.StatusCodes.BadNotSupported):  # the host starts runs
-                await vision.call(
-                    AUTO,
-                    "StartContinuous",
-                    ua.MeasIdDataType(Id=""),
-                    ua.PartIdDataType(Id=""),
-                    ua.RecipeIdExternalDataType(Id=""),
-                    ua.ProductIdDataType(Id=""),
-                    ua.Variant([], ua.VariantType.Variant),
-                )
+                await vision.start_continuous("")
             with expect_refused(ua.StatusCodes.BadArgumentsMissing):
                 await vision.call(AUTO, "StartSingleJob", ua.MeasIdDataType(Id=""))
             with expect_refused(ua.StatusCodes.BadNotFound):
@@ -607,15 +610,7 @@ def test_start_continuous_asks_the_host_and_its_results_carry_the_run_as_job(rea
         async with connect(ready) as client:
             vision = await Vision.find(client)
             events = await vision.subscribe_results()
-            job, error = await vision.call(
-                AUTO,
-                "StartContinuous",
-                ua.MeasIdDataType(Id="M-cont"),
-                ua.PartIdDataType(Id=""),
-                ua.RecipeIdExternalDataType(Id=""),
-                ua.ProductIdDataType(Id=""),
-                ua.Variant([], ua.VariantType.Variant),
-            )
+            job, error = await vision.start_continuous("M-cont")
             assert error == 0 and job.Id
             received = [(await events.next())[1] for _ in range(3)]
             assert {e.JobId.Id for e in received} == {job.Id}

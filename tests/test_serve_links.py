@@ -136,10 +136,8 @@ def test_opcua_start_continuous_switches_the_service_to_a_continuous_run_and_bac
     import asyncio
     from types import SimpleNamespace
 
-    from asyncua import ua
-
     from engine.line.opcua_security import hash_password
-    from tests.test_opcua import AUTO, PASSWORD, USER, Vision, connect
+    from tests.test_opcua import PASSWORD, USER, Vision, connect
 
     port = free_port()
     config = _basic(line, trigger="software")
@@ -154,15 +152,7 @@ def test_opcua_start_continuous_switches_the_service_to_a_continuous_run_and_bac
     async def start_continuous() -> tuple[str, int]:
         async with connect(server) as client:
             vision = await Vision.find(client)
-            job, error = await vision.call(
-                AUTO,
-                "StartContinuous",
-                ua.MeasIdDataType(Id="M-1"),
-                ua.PartIdDataType(Id=""),
-                ua.RecipeIdExternalDataType(Id=""),
-                ua.ProductIdDataType(Id=""),
-                ua.Variant([], ua.VariantType.Variant),
-            )
+            job, error = await vision.start_continuous("M-1")
             return job.Id, error
 
     service = _Service(["--config", str(config)], line, stdin=subprocess.DEVNULL)

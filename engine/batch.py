@@ -63,6 +63,8 @@ class BatchSummary:
     ng_ids: list[str] = field(default_factory=list)
     failures: list[dict[str, str]] = field(default_factory=list)  # frame_id, origin, error
     skipped_files: list[str] = field(default_factory=list)  # non-image files in the folder
+    # judged by this run but not stored (a full disk): frame_id, origin, verdict, error
+    not_stored: list[dict[str, str]] = field(default_factory=list)
     mean_ms: float | None = None
     p95_ms: float | None = None
     wall_s: float = 0.0
@@ -72,7 +74,7 @@ class BatchSummary:
     @property
     def failed(self) -> bool:
         """True when any input could not be inspected or any output could not be saved."""
-        return bool(self.failures or self.source_error)
+        return bool(self.failures or self.source_error or self.not_stored)
 
 
 def run_batch(
@@ -139,9 +141,14 @@ def _report(progress: Callable[[BatchProgress], None], event: object) -> None:
 
 def _summary(station: Station, run: RunSummary, inspector: Inspector) -> BatchSummary:
     """Counts over every stored frame of the source by this bundle (earlier runs included, so a
-    resumed run reports the whole folder); latencies over this run."""
+    resumed run reports the whole folder; failures retried since are left out); latencies over
+    this run."""
     digest = inspector.bundle.digest
-    records = [r for r in station.store.records(source=run.source) if r.bundle_digest == digest]
+    records = [
+        r
+        for r in station.store.records(source=run.source)
+        if r.bundle_digest == digest and r.retried_in is None
+    ]
     latencies = np.array(run.latencies_ms, dtype=float)
     return BatchSummary(
         run_id=run.run_id,
@@ -164,6 +171,7 @@ def _summary(station: Station, run: RunSummary, inspector: Inspector) -> BatchSu
             if r.error
         ],
         skipped_files=run.skipped_files,
+        not_stored=run.unstored,
         mean_ms=float(latencies.mean()) if latencies.size else None,
         p95_ms=float(np.percentile(latencies, 95)) if latencies.size else None,
         wall_s=run.wall_s,

@@ -10,7 +10,10 @@ import json
 import math
 import shutil
 import zipfile
-from dataclasses import dataclass, field
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -67,6 +70,31 @@ class AnomalySpec:
 
 
 @dataclass(frozen=True)
+class InputLimits:
+    """The images a bundle can judge (manifest `input_limits`), from those it was trained on.
+
+    A verdict on an image far from every training image (a thumbnail, a greyscale camera on a
+    colour model) means nothing, so the engine refuses such images instead of judging them.
+    """
+
+    min_width: int
+    min_height: int
+    max_width: int
+    max_height: int
+    colour: bool | None  # True: colour images only, False: greyscale only, None: either
+    trained_size: str | None  # e.g. "700×700", quoted in the refusal message
+
+
+@dataclass(frozen=True)
+class ManifestSpecs:
+    """What a validated manifest declares, ready for the engine."""
+
+    segmentation: SegmentationSpec | None
+    anomaly: AnomalySpec | None
+    input_limits: InputLimits | None
+
+
+@dataclass(frozen=True)
 class Bundle:
     """A validated bundle, with its ONNX files' bytes (hash-checked) held in memory."""
 
@@ -75,6 +103,7 @@ class Bundle:
     digest: str
     segmentation: SegmentationSpec | None
     anomaly: AnomalySpec | None
+    input_limits: InputLimits | None
     model_bytes: dict[str, bytes] = field(repr=False)
 
     @property
@@ -199,10 +228,50 @@ def _parse_anomaly(f: _Fields) -> AnomalySpec:
     )
 
 
-def parse_manifest(
-    manifest: Any, source: str
-) -> tuple[SegmentationSpec | None, AnomalySpec | None]:
-    """Validate the manifest's structure; return the model specs it declares."""
+def _parse_limits(f: _Fields) -> InputLimits:
+    limits = InputLimits(
+        min_width=f.get("min_width", int),
+        min_height=f.get("min_height", int),
+        max_width=f.get("max_width", int),
+        max_height=f.get("max_height", int),
+        colour=f.get("colour", bool, required=False),
+        trained_size=f.get("trained_size", str, required=False),
+    )
+    for axis in ("width", "height"):
+        low, high = getattr(limits, f"min_{axis}"), getattr(limits, f"max_{axis}")
+        if low < 1:
+            raise BundleError(
+                f"{f.source}: field '{f.where}.min_{axis}' must be at least 1, got {low}"
+            )
+        if high < low:
+            raise BundleError(
+                f"{f.source}: field '{f.where}.max_{axis}' is {high}, "
+                f"below '{f.where}.min_{axis}' ({low})"
+            )
+    return limits
+
+
+def _limits_block(limits: InputLimits) -> dict[str, Any]:
+    """The manifest's `input_limits` object for `limits` (optional fields left out when None)."""
+    return {key: value for key, value in asdict(limits).items() if value is not None}
+
+
+_JSON_KINDS = {
+    dict: "an object",
+    list: "a list",
+    str: "a string",
+    bool: "true or false",
+    int: "a number",
+    float: "a number",
+    type(None): "null",
+}
+
+
+def parse_manifest(manifest: Any, source: str) -> ManifestSpecs:
+    """Validate the manifest's structure; return what it declares."""
+    if not isinstance(manifest, dict):
+        kind = _JSON_KINDS.get(type(manifest), type(manifest).__name__)
+        raise BundleError(f"{source}: must be a JSON object, got {kind}")
     top = _Fields(manifest, "", source)
     version = top.get("format_version", int)
     if version != FORMAT_VERSION:
@@ -223,96 +292,174 @@ def parse_manifest(
         _parse_segmentation(models.child("segmentation")) if "segmentation" in models.data else None
     )
     ano = _parse_anomaly(models.child("anomaly")) if "anomaly" in models.data else None
-    return seg, ano
+    limits = _parse_limits(top.child("input_limits")) if "input_limits" in manifest else None
+    return ManifestSpecs(seg, ano, limits)
 
 
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _read_members(path: Path) -> tuple[bytes, Any]:
-    """Return (manifest bytes, a reader mapping member name -> bytes) for a folder or zip."""
-    if path.is_dir():
-        root = path.resolve()
+_Reader = Callable[[str], bytes | None]  # a member's bytes, or None when there is no such file
 
-        def read_dir(name: str) -> bytes:
-            target = (root / name).resolve()
-            if not target.is_relative_to(root):
-                raise BundleError(f"{path}: {name!r} leaves the bundle (symlink)")
-            if not target.is_file():
-                raise BundleError(f"{path}: file {name!r} named in manifest.json is missing")
+
+def _folder_reader(path: Path) -> _Reader:
+    root = path.resolve()
+
+    def read(name: str) -> bytes | None:
+        target = (root / name).resolve()
+        if not target.is_relative_to(root):
+            raise BundleError(f"{path}: {name!r} leaves the bundle (symlink)")
+        if not target.is_file():
+            return None
+        try:
             return target.read_bytes()
+        except OSError as exc:
+            raise BundleError(f"{path}/{name}: cannot be read ({exc.strerror or exc})") from None
 
-        return read_dir(MANIFEST), read_dir
-    if zipfile.is_zipfile(path):
-        archive = zipfile.ZipFile(path)
-        for member in archive.namelist():
-            _safe_member(member, str(path), f"zip member {member}")
-        names = set(archive.namelist())
+    return read
 
-        def read_zip(name: str) -> bytes:
-            if name not in names:
-                raise BundleError(f"{path}: file {name!r} named in manifest.json is missing")
+
+def _zip_reader(path: Path, archive: zipfile.ZipFile) -> _Reader:
+    for member in archive.namelist():
+        _safe_member(member, str(path), f"zip member {member}")
+    names = set(archive.namelist())
+
+    def read(name: str) -> bytes | None:
+        if name not in names:
+            return None
+        try:
             return archive.read(name)
+        # bad CRC or truncated data; RuntimeError: encrypted; NotImplementedError: compression
+        except (zipfile.BadZipFile, zlib.error, OSError, RuntimeError, NotImplementedError) as exc:
+            raise BundleError(f"{path}: zip member {name!r} cannot be read ({exc})") from None
 
-        return read_zip(MANIFEST), read_zip
-    if not path.exists():
+    return read
+
+
+@contextmanager
+def _open_members(path: Path) -> Iterator[_Reader]:
+    """Yield a _Reader over a bundle folder or .zip (the zip is closed afterwards)."""
+    if path.is_dir():
+        yield _folder_reader(path)
+    elif path.exists() and not path.is_file():  # a FIFO or device: reading it could block
+        raise BundleError(f"{path}: not a model bundle: neither a folder nor a regular file")
+    elif zipfile.is_zipfile(path):
+        try:
+            archive = zipfile.ZipFile(path)
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise BundleError(f"{path}: not a readable .zip file ({exc})") from None
+        with archive:
+            yield _zip_reader(path, archive)
+    elif path.exists():
+        raise BundleError(f"{path}: not a model bundle: neither a folder nor a .zip file")
+    else:
         raise BundleError(f"{path}: bundle not found")
-    raise BundleError(f"{path}: not a bundle folder or .zip file")
+
+
+def _no_manifest(path: Path) -> BundleError:
+    """The error for a folder or zip without manifest.json, pointing at a nested one: the
+    usual mistakes are choosing the folder above the bundle, or zipping the folder itself."""
+    if path.is_dir():
+        nested = sorted(str(p.relative_to(path)) for p in path.glob(f"*/{MANIFEST}"))
+        where, fix = "", "choose that folder"
+    else:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+        nested = sorted(n for n in names if PurePosixPath(n).name == MANIFEST)
+        where, fix = " from the top of the zip", "zip the bundle folder's contents (pack_bundle)"
+    hint = f" (found {nested[0]!r}: {fix})" if nested else ""
+    return BundleError(f"{path}: not a model bundle: {MANIFEST} is missing{where}{hint}")
+
+
+def _decode_manifest(data: bytes, source: str) -> Any:
+    try:
+        text = data.decode("utf-8-sig")  # a byte-order mark, as some Windows editors write, is fine
+    except UnicodeDecodeError as exc:
+        raise BundleError(
+            f"{source}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+            "manifest.json must be JSON in UTF-8"
+        ) from None
+    if not text.strip():
+        raise BundleError(f"{source}: not valid JSON (the file is empty)")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BundleError(
+            f"{source}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+        ) from None
+
+
+def _read_model(path: Path, read: _Reader, manifest: dict[str, Any], role: str) -> bytes:
+    """A model file's bytes, checked against its manifest sha256."""
+    source = f"{path}/{MANIFEST}"
+    entry = _Fields(manifest["models"][role], f"models.{role}", source)
+    name = _safe_member(entry.get("file", str), source, f"models.{role}.file")
+    expected = entry.get("sha256", str).lower()
+    data = read(name)
+    if data is None:
+        raise BundleError(f"{path}: file {name!r} named in field 'models.{role}.file' is missing")
+    if sha256_bytes(data) != expected:
+        raise BundleError(
+            f"{path}/{name}: sha256 does not match field 'models.{role}.sha256' "
+            "(file changed or corrupt)"
+        )
+    return data
 
 
 def load_bundle(path: Path | str) -> Bundle:
     """Read and validate a bundle folder or .zip; raise BundleError naming what is wrong."""
     path = Path(path)
-    manifest_bytes, read = _read_members(path)
     source = f"{path}/{MANIFEST}"
-    try:
-        manifest = json.loads(manifest_bytes)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BundleError(f"{source}: not valid JSON ({exc})") from None
-    seg, ano = parse_manifest(manifest, source)
-    model_bytes: dict[str, bytes] = {}
-    for role in ROLES:
-        if role not in manifest["models"]:
-            continue
-        entry = _Fields(manifest["models"][role], f"models.{role}", source)
-        name = _safe_member(entry.get("file", str), source, f"models.{role}.file")
-        expected = entry.get("sha256", str).lower()
-        data = read(name)
-        if sha256_bytes(data) != expected:
-            raise BundleError(
-                f"{path}/{name}: sha256 does not match field 'models.{role}.sha256' "
-                "(file changed or corrupt)"
-            )
-        model_bytes[role] = data
+    with _open_members(path) as read:
+        manifest_bytes = read(MANIFEST)
+        if manifest_bytes is None:
+            raise _no_manifest(path)
+        manifest = _decode_manifest(manifest_bytes, source)
+        specs = parse_manifest(manifest, source)
+        model_bytes = {
+            role: _read_model(path, read, manifest, role)
+            for role in ROLES
+            if role in manifest["models"]
+        }
     return Bundle(
         source=path,
         manifest=manifest,
         digest=sha256_bytes(manifest_bytes),
-        segmentation=seg,
-        anomaly=ano,
+        segmentation=specs.segmentation,
+        anomaly=specs.anomaly,
+        input_limits=specs.input_limits,
         model_bytes=model_bytes,
     )
 
 
 def check_session_io(
-    session: Any, role: str, expected_inputs: list[str], expected_outputs: list[str], source: str
+    session: Any, role: str, spec: InputSpec, expected_outputs: list[str], source: str
 ) -> None:
-    """Fail if an onnxruntime session's inputs/outputs differ from what the manifest says."""
+    """Fail if an onnxruntime session's input or outputs differ from what the manifest says.
+
+    Checked when the bundle is loaded: a mismatch (say the manifest's input size is not the
+    graph's) would otherwise fail every image one by one, each failure stored against this
+    bundle. Symbolic dimensions (strings, None) accept any size.
+    """
     inputs = {i.name: i for i in session.get_inputs()}
+    if spec.name not in inputs:
+        raise BundleError(
+            f"{source}: models.{role} input {spec.name!r} is not in the ONNX graph "
+            f"(graph inputs: {sorted(inputs)})"
+        )
+    shape = inputs[spec.name].shape
+    if len(shape) != 4 or (isinstance(shape[1], int) and shape[1] != 3):
+        raise BundleError(
+            f"{source}: models.{role} input {spec.name!r} has shape {shape}, expected [N, 3, H, W]"
+        )
+    for axis, key, size in ((2, "height", spec.height), (3, "width", spec.width)):
+        if isinstance(shape[axis], int) and shape[axis] != size:
+            raise BundleError(
+                f"{source}: field 'models.{role}.input.{key}' is {size} but the ONNX graph "
+                f"input {spec.name!r} has {key} {shape[axis]} (shape {shape})"
+            )
     outputs = {o.name for o in session.get_outputs()}
-    for name in expected_inputs:
-        if name not in inputs:
-            raise BundleError(
-                f"{source}: models.{role} input {name!r} is not in the ONNX graph "
-                f"(graph inputs: {sorted(inputs)})"
-            )
-        shape = inputs[name].shape
-        channels_ok = len(shape) == 4 and (shape[1] == 3 or not isinstance(shape[1], int))
-        if not channels_ok:
-            raise BundleError(
-                f"{source}: models.{role} input {name!r} has shape {shape}, expected [N, 3, H, W]"
-            )
     for name in expected_outputs:
         if name not in outputs:
             raise BundleError(
@@ -342,11 +489,14 @@ def write_model(
     *,
     name: str | None = None,
     defect_types: list[str] | None = None,
+    input_limits: InputLimits | None = None,
 ) -> Path:
     """Add or replace the model `role` in a bundle folder; keep the other model if present.
 
     `entry` is the model's manifest object without `file` and `sha256`, which are filled in
-    here. The whole manifest is validated before it is written.
+    here. `input_limits`, when given, replaces the bundle's: they describe the images its
+    models were trained on, and both models of a bundle learn from one category's images.
+    The whole manifest is validated before it is written.
     """
     if role not in ROLES:
         raise ValueError(f"unknown model role {role!r}; expected one of {ROLES}")
@@ -362,6 +512,8 @@ def write_model(
     if defect_types is not None:
         manifest["defect_types"] = sorted(set(manifest.get("defect_types", [])) | set(defect_types))
     manifest.setdefault("defect_types", [])
+    if input_limits is not None:
+        manifest["input_limits"] = _limits_block(input_limits)
     manifest["created"] = datetime.now(UTC).isoformat(timespec="seconds")
     parse_manifest(manifest, f"{bundle_dir}/{MANIFEST}")  # before touching the bundle's files
     target = bundle_dir / file_name

@@ -14,6 +14,7 @@ import signal
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from engine.batch import BatchProgress, BatchSummary, run_batch
 from engine.bundle import BundleError, load_bundle
+from engine.imageio import max_pixels_setting
 from engine.inspector import Inspector
 from engine.overlay import MODES
 from engine.providers import ProviderError
@@ -95,8 +97,13 @@ def main(argv: list[str] | None = None) -> int:
         format="%(levelname)s %(message)s",
     )
     try:
+        max_pixels_setting()  # read per image later: a bad value must stop here, not each part
+    except ValueError as exc:
+        log.error("environment: %s", exc)
+        return EXIT_ERROR
+    try:
+        inspector = Inspector(load_bundle(args.bundle), args.provider)  # before --out is made
         _check_writable(args.out)
-        inspector = Inspector(load_bundle(args.bundle), args.provider)
         summary = _run(inspector, args)
         paths = _write_reports(summary, args.out)
     except (BundleError, ProviderError, SourceError, StoreError, OSError) as exc:
@@ -164,14 +171,33 @@ def _run(inspector: Inspector, args: argparse.Namespace) -> BatchSummary:
 
 
 def _write_reports(summary: BatchSummary, out: Path) -> dict[str, Path]:
-    """Export every stored row to CSV and JSON and write summary.json."""
+    """Write summary.json, then export every stored row to CSV and JSON. The summary comes
+    first and each file is written whole or not at all (a full disk): what could not be
+    written is logged, and the others are still written."""
     paths = {"database": out / DB_NAME}
-    with ResultStore(paths["database"]) as store:
-        paths["csv"] = store.export_csv(out / "results.csv")
-        paths["json"] = store.export_json(out / "results.json")
-    paths["summary"] = out / "summary.json"
-    paths["summary"].write_text(json.dumps(asdict(summary), indent=2), encoding="utf-8")
+    writers = {
+        "summary": lambda temp: temp.write_text(json.dumps(asdict(summary), indent=2), "utf-8"),
+        "csv": lambda temp: _export(out, ResultStore.export_csv, temp),
+        "json": lambda temp: _export(out, ResultStore.export_json, temp),
+    }
+    names = {"summary": "summary.json", "csv": "results.csv", "json": "results.json"}
+    for key, write in writers.items():
+        target = out / names[key]
+        temp = target.with_name(f".{target.name}.tmp")
+        try:
+            write(temp)
+            temp.replace(target)
+        except (OSError, StoreError) as exc:
+            log.error("%s: not written (%s)", target, exc)
+            temp.unlink(missing_ok=True)
+        else:
+            paths[key] = target
     return paths
+
+
+def _export(out: Path, export: Callable[[ResultStore, Path], Path], path: Path) -> None:
+    with ResultStore(out / DB_NAME) as store:
+        export(store, path)
 
 
 def _print_summary(summary: BatchSummary, paths: dict[str, Path]) -> None:
@@ -202,6 +228,12 @@ def _print_summary(summary: BatchSummary, paths: dict[str, Path]) -> None:
         lines += [f"  {f['origin']}: {f['error']}" for f in summary.failures[:SHOWN_IDS]]
         if len(summary.failures) > SHOWN_IDS:
             lines.append(f"  ... and {len(summary.failures) - SHOWN_IDS} more in summary.json")
+    if summary.not_stored:
+        lines.append(f"Judged but NOT STORED ({len(summary.not_stored)}), inspect them again:")
+        lines += [
+            f"  {f['origin']}: {f['verdict']} ({f['error']})"
+            for f in summary.not_stored[:SHOWN_IDS]
+        ]
     if summary.source_error:
         lines.append(f"Source stopped: {summary.source_error}")
     if summary.skipped_files:

@@ -6,6 +6,7 @@ number reported is the number the station produces.
 
 import dataclasses
 import logging
+import re
 import time
 from pathlib import Path
 
@@ -13,8 +14,16 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 
-from engine.bundle import Bundle, InputSpec, check_session_io
+from engine.bundle import (
+    AnomalySpec,
+    Bundle,
+    BundleError,
+    InputSpec,
+    SegmentationSpec,
+    check_session_io,
+)
 from engine.imageio import read_image
+from engine.input_limits import check_judgeable
 from engine.preprocess import to_model_input
 from engine.providers import choose_providers
 from engine.result import InspectionResult, Region, Thresholds, Verdict
@@ -70,7 +79,9 @@ def decide(result: InspectionResult, thresholds: Thresholds) -> InspectionResult
     mask = None
     if result.probability is not None and thresholds.pixel_threshold is not None:
         raw_mask = result.probability >= thresholds.pixel_threshold
-        mask, regions = _regions(raw_mask, thresholds.min_defect_area_px, "segmentation")
+        mask, regions = _image_regions(
+            raw_mask, thresholds.min_defect_area_px, "segmentation", result.image_shape
+        )
         if regions:
             largest = regions[0].area_px
             reasons.append(f"{len(regions)} defect region(s), largest {largest} px")
@@ -79,11 +90,32 @@ def decide(result: InspectionResult, thresholds: Thresholds) -> InspectionResult
         reasons.append(f"anomaly score {score:.3g} ≥ threshold {limit:.3g}")
         if result.anomaly_map is not None and thresholds.map_threshold is not None:
             hot = result.anomaly_map >= thresholds.map_threshold
-            regions += _regions(hot, thresholds.min_defect_area_px, "anomaly")[1]
+            area = thresholds.min_defect_area_px
+            regions += _image_regions(hot, area, "anomaly", result.image_shape)[1]
     verdict = Verdict.NG if reasons else Verdict.OK
     return dataclasses.replace(
         result, verdict=verdict, reasons=reasons, mask=mask, regions=regions, thresholds=thresholds
     )
+
+
+# onnxruntime's messages read "[ONNXRuntimeError] : 7 : INVALID_PROTOBUF : <detail>"
+ORT_MESSAGE = re.compile(r"\[ONNXRuntimeError\] : \d+ : (\w+) : (.*)", re.DOTALL)
+ORT_CODES = {
+    "INVALID_PROTOBUF": "not an ONNX model",
+    "INVALID_GRAPH": "the ONNX graph is invalid",
+    "NOT_IMPLEMENTED": "the model uses something this onnxruntime does not support",
+    "INVALID_ARGUMENT": "onnxruntime rejects the model",
+    "NO_MODEL": "the file holds no model",
+}
+
+
+def _session_failure(exc: Exception) -> str:
+    """onnxruntime's session-creation error in plain words, its own text kept after them."""
+    match = ORT_MESSAGE.match(str(exc).strip())
+    if not match:
+        return f"onnxruntime cannot load it ({type(exc).__name__}: {exc})"
+    code, detail = match.groups()
+    return f"{ORT_CODES.get(code, 'onnxruntime cannot load it')} (onnxruntime: {detail.strip()})"
 
 
 class Inspector:
@@ -96,38 +128,49 @@ class Inspector:
         options = ort.SessionOptions()
         options.log_severity_level = 3  # onnxruntime's own warnings go to stderr otherwise
         self._sessions: dict[str, ort.InferenceSession] = {}
-        source = f"{bundle.source}"
         seg, ano = bundle.segmentation, bundle.anomaly
         if seg:
-            self._sessions["segmentation"] = ort.InferenceSession(
-                bundle.model_bytes["segmentation"], options, providers=requested
-            )
-            check_session_io(
-                self._sessions["segmentation"],
-                "segmentation",
-                [seg.input.name],
-                [seg.output_name],
-                f"{source}/{seg.file}",
+            self._sessions["segmentation"] = self._open_session(
+                "segmentation", seg, [seg.output_name], options, requested
             )
         if ano:
-            self._sessions["anomaly"] = ort.InferenceSession(
-                bundle.model_bytes["anomaly"], options, providers=requested
-            )
             outputs = [ano.map_output, ano.score_output]
             if ano.global_score_output:
                 outputs.append(ano.global_score_output)
-            check_session_io(
-                self._sessions["anomaly"],
-                "anomaly",
-                [ano.input.name],
-                outputs,
-                f"{source}/{ano.file}",
+            self._sessions["anomaly"] = self._open_session(
+                "anomaly", ano, outputs, options, requested
             )
         self.providers: dict[str, list[str]] = {
             role: session.get_providers() for role, session in self._sessions.items()
         }
         self.thresholds = default_thresholds(bundle)
         log.info("bundle %s loaded; providers in use: %s", bundle.name, self.providers)
+
+    def _open_session(
+        self,
+        role: str,
+        spec: SegmentationSpec | AnomalySpec,
+        outputs: list[str],
+        options: ort.SessionOptions,
+        providers: list[str],
+    ) -> ort.InferenceSession:
+        """One model's session, checked against the manifest.
+
+        A model file onnxruntime cannot load (not ONNX, an unknown operator, a broken graph)
+        is a bundle fault like a bad hash, so it is a BundleError naming the file, which every
+        caller already reports as "bundle unusable" rather than as a crash.
+        """
+        source = f"{self.bundle.source}/{spec.file}"
+        try:
+            session = ort.InferenceSession(
+                self.bundle.model_bytes[role], options, providers=providers
+            )
+        except Exception as exc:  # onnxruntime's own types: InvalidProtobuf, InvalidGraph, Fail...
+            raise BundleError(
+                f"{source}: the models.{role} file cannot be loaded: {_session_failure(exc)}"
+            ) from exc
+        check_session_io(session, role, spec.input, outputs, source)
+        return session
 
     @property
     def main_provider(self) -> str:
@@ -146,10 +189,27 @@ class Inspector:
         result.timings_ms = {"decode": decode_ms, **result.timings_ms}
         return result
 
-    def inspect(self, image: np.ndarray, thresholds: Thresholds | None = None) -> InspectionResult:
-        """Inspect one image (grey/BGR/BGRA, 8 or 16 bit, any size)."""
+    def inspect(
+        self,
+        image: np.ndarray,
+        thresholds: Thresholds | None = None,
+        *,
+        full_resolution: bool = False,
+    ) -> InspectionResult:
+        """Inspect one image (grey/BGR/BGRA; 8 or 16 bit, or float) within the bundle's
+        `input_limits` (else CannotJudge is raised; a bundle without them takes any size).
+
+        The planes (probability, anomaly_map, heat and the mask) come at the working
+        resolution (working_size): the image's own size up to WORKING_SIDE px on the long side,
+        else scaled down to that, so a 7000x7000 image costs no more post-processing memory
+        than a 2048x2048 one. Regions (bbox, outline, area) are always in image pixels.
+        `full_resolution` gives planes at the image's size, for pixel metrics against
+        full-size ground truth.
+        """
+        check_judgeable(image, self.bundle.input_limits)
         timings: dict[str, float] = {}
         height, width = image.shape[:2]
+        plane_h, plane_w = (height, width) if full_resolution else working_size(height, width)
         clock = time.perf_counter()
         inputs: dict[InputSpec, np.ndarray] = {}
         for spec in self._input_specs():
@@ -172,7 +232,7 @@ class Inspector:
             plane = output[0, 0].astype(np.float32)
             if seg.output_kind == "logits":
                 plane = 1.0 / (1.0 + np.exp(-plane))
-            result.probability = _resize_plane(plane, width, height)
+            result.probability = _resize_plane(plane, plane_w, plane_h)
             post_ms += _lap(clock)
         ano = self.bundle.anomaly
         if ano:
@@ -185,8 +245,8 @@ class Inspector:
             clock = time.perf_counter()
             raw_map = outputs[0][0, 0].astype(np.float32)
             heat = np.clip((raw_map - ano.map_low) / (ano.map_high - ano.map_low), 0.0, 1.0)
-            result.anomaly_map = _resize_plane(raw_map, width, height)
-            result.heat = _resize_plane(heat, width, height)  # normalised small: cheaper
+            result.anomaly_map = _resize_plane(raw_map, plane_w, plane_h)
+            result.heat = _resize_plane(heat, plane_w, plane_h)  # normalised small: cheaper
             result.anomaly_score = float(np.ravel(outputs[1])[0])
             if ano.global_score_output:
                 result.global_score = float(np.ravel(outputs[2])[0])
@@ -199,6 +259,50 @@ class Inspector:
 
     def _input_specs(self) -> list[InputSpec]:
         return [m.input for m in (self.bundle.segmentation, self.bundle.anomaly) if m]
+
+
+# Planes at most this long a side: 2048 keeps every MVTec AD image (700-1024 px) and common
+# 2-5 MP cameras at their own resolution, and the models see 256 px anyway.
+WORKING_SIDE = 2048
+
+
+def working_size(height: int, width: int) -> tuple[int, int]:
+    """(height, width) of the planes for an image: its own, or scaled to WORKING_SIDE."""
+    scale = WORKING_SIDE / max(height, width)
+    if scale >= 1.0:
+        return height, width
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def _image_regions(
+    mask: np.ndarray, min_area_px: int, source: str, image_shape: tuple[int, int]
+) -> tuple[np.ndarray, list[Region]]:
+    """_regions of a plane at the working resolution, measured in image pixels.
+
+    The minimum area is in image pixels (what an engineer sets), so it shrinks with the
+    plane's area; bboxes, outlines and areas are scaled back, so verdicts and reported sizes do
+    not depend on the working resolution.
+    """
+    scale_y, scale_x = image_shape[0] / mask.shape[0], image_shape[1] / mask.shape[1]
+    if scale_x == scale_y == 1.0:
+        return _regions(mask, min_area_px, source)
+    kept, regions = _regions(mask, min_area_px / (scale_x * scale_y), source)
+    return kept, [_scale_region(r, scale_x, scale_y, image_shape) for r in regions]
+
+
+def _scale_region(
+    region: Region, scale_x: float, scale_y: float, image_shape: tuple[int, int]
+) -> Region:
+    """A region found on a scaled plane, in image pixels: box edges scale as edges, outline
+    points as pixel centres (clipped to the image)."""
+    left, top, width, height = region.bbox
+    x0, y0 = round(left * scale_x), round(top * scale_y)
+    x1, y1 = round((left + width) * scale_x), round((top + height) * scale_y)
+    centres = (region.contour + 0.5) * np.array([scale_x, scale_y]) - 0.5
+    limits = np.array([image_shape[1] - 1, image_shape[0] - 1])
+    contour = np.clip(np.rint(centres), 0, limits).astype(np.int32)
+    area = round(region.area_px * scale_x * scale_y)
+    return Region(contour, (x0, y0, x1 - x0, y1 - y0), area, region.source)
 
 
 def _resize_plane(plane: np.ndarray, width: int, height: int) -> np.ndarray:

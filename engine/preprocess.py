@@ -19,7 +19,7 @@ def resize_stretch(image: np.ndarray, width: int, height: int) -> np.ndarray:
 
 
 def to_model_input(image: np.ndarray, spec: InputSpec) -> np.ndarray:
-    """Any engine image (grey/BGR/BGRA, 8/16 bit) -> float32 [1, 3, H, W] for the model."""
+    """Any engine image (grey/BGR/BGRA; 8/16 bit or float) -> float32 [1, 3, H, W]."""
     resized = resize_stretch(to_bgr8(image), spec.width, spec.height)
     if spec.color_order == "RGB":
         resized = cv2.cvtColor(resized, cv2.COLOR_BGR2RGB)

@@ -7,9 +7,11 @@ run id format, source key, folder names and file names wherever it ran.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -20,7 +22,7 @@ from engine.imageio import write_image
 from engine.overlay import render_overlay
 from engine.result import InspectionResult, Verdict
 from engine.sources import Frame
-from engine.store import ResultStore
+from engine.store import ResultStore, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +41,8 @@ def new_run_id() -> str:
 def output_name(frame_id: str, suffix: str = ".png") -> PurePosixPath:
     """Relative output path for a frame: its id made safe (no absolute or '..' parts), with
     `suffix` appended unless the id already ends with it (so a.jpg and a.png cannot collide)."""
-    parts = [p for p in PurePosixPath(frame_id.replace("\\", "/")).parts if p not in ("/", "..")]
+    # Frame ids separate folders with '/'; a backslash is part of a name (e.g. a printable byte).
+    parts = [p for p in PurePosixPath(frame_id).parts if p not in ("/", "..")]
     path = PurePosixPath(*parts) if parts else PurePosixPath("frame")
     if path.suffix.lower() != suffix:
         path = path.with_name(path.name + suffix)
@@ -70,7 +73,9 @@ class Recorder:
     `overlays/` the engine's overlay (policy `overlays`), `ng/` and `all/` the originals of NG
     and OK parts (policy `originals`). Originals of frames read from a file (`Frame.path`) are
     copied byte for byte, keeping their suffix; decoded video and camera frames are written as
-    PNG.
+    PNG. Every image is written under a temporary name and then renamed, so a full disk or a
+    kill leaves no truncated image behind; an image never replaces another one (the same file
+    name inspected again, or two sources with the same names): the new one gets a free name.
 
     Safe to call from a worker thread: the store serialises its own access.
     """
@@ -106,21 +111,29 @@ class Recorder:
         gets the latency from then to the result ready to store.
 
         The row is stored even when an image could not be saved (with that error), so the
-        verdict is never lost; StoreError is raised if the row cannot be stored.
+        verdict is never lost; StoreError is raised if the row cannot be stored, and then the
+        images saved for it are removed (a rerun inspects the frame again and saves its own).
         """
         timings = dict(result.timings_ms if timings is None else timings)
         overlay_path, image_path, error = self._save(frame, result, timings)
         latency = _latency(started)
-        row_id = self.store.add_result(
-            result,
-            timings_ms=timings,
-            overlay_path=_str(overlay_path),
-            image_path=_str(image_path),
-            error=error,
-            **self._common(frame.id, frame.origin, frame.timestamp),
-            latency_ms=latency,
-            **trigger,
-        )
+        try:
+            row_id = self.store.add_result(
+                result,
+                timings_ms=timings,
+                overlay_path=_str(overlay_path),
+                image_path=_str(image_path),
+                error=error,
+                **self._common(frame.id, frame.origin, frame.timestamp),
+                file_sig=frame.signature,
+                latency_ms=latency,
+                **trigger,
+            )
+        except StoreError:
+            for path in (overlay_path, image_path):
+                if path is not None:
+                    path.unlink(missing_ok=True)
+            raise
         return Recorded(row_id, error, latency)
 
     def record_failure(
@@ -139,6 +152,7 @@ class Recorder:
             common = self._common("-", origin or self.source)
         else:
             common = self._common(frame.id, frame.origin, frame.timestamp)
+            common["file_sig"] = frame.signature
         latency = _latency(started)
         row_id = self.store.add_failure(error=message, **common, latency_ms=latency, **trigger)
         return Recorded(row_id, message, latency)
@@ -167,8 +181,8 @@ class Recorder:
             if _applies(self.overlays, is_ng):
                 clock = time.perf_counter()
                 target = self.out_dir / OVERLAY_DIR / output_name(frame.id)
-                _write(target, render_overlay(frame.image, result, self.overlay_mode))
-                overlay_path = target
+                image = render_overlay(frame.image, result, self.overlay_mode)
+                overlay_path = _write(target, image)
                 _add_ms(timings, "overlay", clock)
             if _applies(self.originals, is_ng):
                 clock = time.perf_counter()
@@ -184,12 +198,8 @@ class Recorder:
         if frame.path is not None:
             origin = Path(frame.path)
             target = self.out_dir / folder / output_name(frame.id, origin.suffix.lower())
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(origin, target)
-            return target
-        target = self.out_dir / folder / output_name(frame.id)
-        _write(target, frame.image)
-        return target
+            return _publish(target, lambda temp: shutil.copy2(origin, temp))
+        return _write(self.out_dir / folder / output_name(frame.id), frame.image)
 
 
 def _latency(started: float | None) -> float | None:
@@ -205,9 +215,38 @@ def _add_ms(timings: dict[str, float], key: str, since: float) -> None:
     timings[key] = timings.get(key, 0.0) + (time.perf_counter() - since) * 1000
 
 
-def _write(path: Path, image: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_image(path, image)
+def _write(path: Path, image: np.ndarray) -> Path:
+    return _publish(path, lambda temp: write_image(temp, image))
+
+
+def _publish(target: Path, make: Callable[[Path], object]) -> Path:
+    """Have `make` write a temporary file beside `target`, then rename it to `target` or, if
+    that exists, to the first free `name-2.ext`, `name-3.ext`...; returns the path written.
+    A failed write removes the temporary file and raises OSError."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.with_name(f".{target.name}.{os.getpid()}.tmp{target.suffix}")
+    try:
+        make(temp)
+        final, number = target, 1
+        while not _claim(temp, final):
+            number += 1
+            final = target.with_name(f"{target.stem}-{number}{target.suffix}")
+    finally:
+        temp.unlink(missing_ok=True)
+    return final
+
+
+def _claim(temp: Path, final: Path) -> bool:
+    """Give `temp`'s content the name `final` unless that name is taken."""
+    try:  # link() fails if the name exists, so two writers cannot take the same name
+        os.link(temp, final)
+    except FileExistsError:
+        return False
+    except OSError:  # a file system without hard links (some network shares)
+        if final.exists():
+            return False
+        os.replace(temp, final)  # a rename: still never a half-written image
+    return True
 
 
 def _str(path: Path | None) -> str | None:

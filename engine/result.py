@@ -39,9 +39,11 @@ class InspectionResult:
     thresholds: Thresholds
     anomaly_score: float | None = None
     global_score: float | None = None
-    probability: np.ndarray | None = None  # segmentation probability, HxW float32
-    mask: np.ndarray | None = None  # segmentation defect mask after thresholds, HxW bool
-    anomaly_map: np.ndarray | None = None  # raw anomaly map, HxW float32
+    # The planes are at the inspector's working resolution: the image's own size up to a long
+    # side of 2048 px, smaller beyond (engine.inspector.working_size); regions are in image px.
+    probability: np.ndarray | None = None  # segmentation probability, float32
+    mask: np.ndarray | None = None  # segmentation defect mask after thresholds, bool
+    anomaly_map: np.ndarray | None = None  # raw anomaly map, float32
     heat: np.ndarray | None = None  # anomaly map normalised to [0, 1] by the bundle
     regions: list[Region] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)

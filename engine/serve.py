@@ -25,7 +25,7 @@ run (lost, with no reconnect_s); 2 the service could not start (configuration, b
 results store or log file), with the reason in one line naming the file or field.
 
 Threads: Station.run blocks the main thread (signal handlers must be installed there); a
-control thread turns signals and `!stop` into Station.stop(); a daemon thread reads stdin.
+control thread turns signals and `!stop` into the run's stop event; a daemon thread reads stdin.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ from engine.vision_states import TransitionError, VisionState
 log = logging.getLogger("station.serve")
 
 EXIT_OK, EXIT_SOURCE_FAILED, EXIT_ERROR = 0, 1, 2
-POLL_S = 0.05  # how often the control thread looks for requests and repeats a stop
+POLL_S = 0.05  # how often waiting loops look at their flags
 SETTLE_S = 10.0  # longest wait for a halt or reset to take effect before `status` answers
 REQUESTED_BY = "station serve"
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -320,6 +320,7 @@ class Service:
         self.stdin_fd = stdin_fd
         self._requests: queue.SimpleQueue[str] = queue.SimpleQueue()  # put() is signal-safe
         self._stopping = threading.Event()
+        self._run_stop = threading.Event()  # the caller's stop of the run on now
         self._halted = threading.Event()  # `!halt` asked: after the run, wait for `!reset`
         self._finished = threading.Event()
         self._runs = _Runs()
@@ -419,12 +420,19 @@ class Service:
         with self._runs.cond:
             self._runs.started += 1
             self._mode, self._next_mode = self._next_mode or source.trigger, None
+        # Each run has its own stop event, so ending one run (StartContinuous) does not end the
+        # service. It is in place before `_stopping` is looked at, and `_stop` sets `_stopping`
+        # before it, so a stop asked just before the run starts still ends it.
+        self._run_stop = run_stop = threading.Event()
+        if self._stopping.is_set():
+            run_stop.set()
         summary = self.station.run(
             source.spec,
             self._mode,
             realtime=source.realtime,
             poll_interval=source.poll_interval,
             reconnect_s=source.reconnect_s,
+            stop=run_stop,
         )
         self._log_summary(summary)
         self.lines.write(
@@ -478,26 +486,21 @@ class Service:
         self._requests.put(why)
 
     def _control(self) -> None:
-        """Act on stop requests: the first finishes the current part, the next ends at once.
-        A stop asked before Station.run is on would be lost, so it is repeated until the main
-        loop is done."""
+        """Act on stop requests: the first finishes the current part, the next ends at once."""
         stops = 0
         while not self._finished.is_set():
             try:
                 why = self._requests.get(timeout=POLL_S)
             except queue.Empty:
-                why = None
-            if why is not None:
-                stops += 1
-                self._stop(why, stops)
-            elif self._stopping.is_set():
-                self.station.stop()
+                continue
+            stops += 1
+            self._stop(why, stops)
 
     def _stop(self, why: str, stops: int) -> None:
         if stops == 1:
             log.warning("%s: stopping after the current part", why)
             self._stopping.set()
-            self.station.stop()
+            self._run_stop.set()
         else:
             log.warning("%s again: stopping now", why)
             self.station.abort()

@@ -29,6 +29,7 @@ from typing import Any
 import cv2
 
 from engine.bundle import BundleError, load_bundle
+from engine.imageio import max_pixels_setting
 from engine.line.links import KINDS as LINK_KINDS
 from engine.line.links import LinkError, LinkSpec, parse_link
 from engine.providers import ProviderError, choose_providers
@@ -168,6 +169,10 @@ def load_config(
         _check_bundle(reader, recipe.bundle, bundle_field, load_bundles)
         warnings += _other_bundles(where, book, recipe)
     links = _links(reader, station.name if station is not None else "station")
+    try:
+        max_pixels_setting()  # read per image later: a bad value must stop the start, not a part
+    except ValueError as exc:
+        reader.errors.append(f"environment: {exc}")
     if reader.errors:
         raise ConfigError(reader.errors)
     return ServeConfig(station, source, book, recipe, where, tuple(warnings), links)

@@ -4,6 +4,11 @@ Every source yields `Frame`s and is closed with `close()` (or by leaving a `with
 that cannot be decoded becomes a Frame with `error` set and `image=None`, so a batch run records
 it and goes on. A source that cannot be opened raises `SourceError`; a camera that stops
 delivering frames raises `SourceDisconnected` after a bounded number of retries, never hangs.
+
+A file's identity is its path and its content signature (size and modification time): a new
+image written under an old name is a new frame, and a resumed run passes over a file only when
+the signature it was inspected with still matches. Frame ids and source names are `printable`
+(file names that are not UTF-8 keep their bytes as `\\xNN`); `Frame.path` is the real path.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import stat
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -25,6 +30,7 @@ import cv2
 import numpy as np
 
 from engine.imageio import ImageReadError, read_image
+from engine.text import printable
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +102,27 @@ class Frame:
     error: str | None = None
     decode_ms: float = 0.0
     path: str | None = None  # the file this frame was read from (image and folder sources)
+    signature: str | None = None  # that file's "size:mtime_ns" when it was read
+
+
+#: Frames already done, for a resumed run: frame id -> the file signature it was inspected
+#: with (None: any, e.g. video frames, which have no file of their own).
+Done = Mapping[str, str | None]
+#: How long a file that fails to decode may still be being written: watch mode retries it
+#: until it has not changed for this long, then records the failure.
+SETTLE_S = 5.0
+
+
+def file_signature(info: os.stat_result) -> str:
+    """What identifies one version of a file: its size and modification time."""
+    return f"{info.st_size}:{info.st_mtime_ns}"
+
+
+def _is_done(done: Done, frame_id: str, signature: str | None) -> bool:
+    if frame_id not in done:
+        return False
+    wanted = done[frame_id]
+    return wanted is None or wanted == signature
 
 
 def natural_key(text: str) -> list[int | str]:
@@ -104,13 +131,15 @@ def natural_key(text: str) -> list[int | str]:
     return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", text)]
 
 
-def _decode(path: Path, frame_id: str, timestamp: float) -> Frame:
+def _decode(path: Path, frame_id: str, timestamp: float, signature: str | None) -> Frame:
     start = time.perf_counter()
+    frame = Frame(frame_id, timestamp, printable(str(path)), path=str(path), signature=signature)
     try:
-        image = read_image(path)
+        frame.image = read_image(path)
     except ImageReadError as exc:
-        return Frame(frame_id, timestamp, str(path), error=exc.reason, path=str(path))
-    return Frame(frame_id, timestamp, str(path), image, decode_ms=_ms_since(start), path=str(path))
+        frame.error = exc.reason
+    frame.decode_ms = _ms_since(start)
+    return frame
 
 
 def _ms_since(start: float) -> float:
@@ -135,7 +164,7 @@ def classify(spec: str | Path) -> str:
 def source_key(spec: str | Path) -> str:
     """How a source is named in the store: the absolute path of files, the spec of cameras."""
     text = str(spec)
-    return text if classify(text) == "camera" else str(Path(text).resolve())
+    return printable(text if classify(text) == "camera" else str(Path(text).resolve()))
 
 
 class FrameSource(ABC):
@@ -150,6 +179,7 @@ class FrameSource(ABC):
     name: str = ""
     kind: str = ""
     live: bool = False
+    passed_over: int = 0  # frames a resumed run will not yield: done before, unchanged since
 
     @property
     def key(self) -> str:
@@ -183,10 +213,16 @@ class ImageFileSource(FrameSource):
 
     kind = "image"
 
-    def __init__(self, path: Path | str, skip_ids: Collection[str] = ()) -> None:
+    def __init__(self, path: Path | str, done: Done | None = None) -> None:
         self.path = Path(path)
-        self.name = str(self.path)
-        self._skip = self.path.name in skip_ids
+        self.name = printable(str(self.path))
+        self._id = printable(self.path.name)
+        try:
+            self._signature: str | None = file_signature(self.path.stat())
+        except OSError:
+            self._signature = None  # the read says why
+        self._skip = _is_done(done or {}, self._id, self._signature)
+        self.passed_over = int(self._skip)
 
     @property
     def expected(self) -> int:
@@ -194,7 +230,7 @@ class ImageFileSource(FrameSource):
 
     def __iter__(self) -> Iterator[Frame]:
         if not self._skip:
-            yield _decode(self.path, self.path.name, time.time())
+            yield _decode(self.path, self._id, time.time(), self._signature)
 
 
 # A folder entry: (size, mtime_ns) of an image file, or the message why it cannot be read.
@@ -206,10 +242,16 @@ class FolderSource(FrameSource):
 
     Frame id = path relative to the folder, with '/' separators. Hidden entries (dot files) are
     ignored; files that are not images by extension are skipped and listed in `skipped`; a
-    sub-folder that cannot be listed becomes an error Frame (id = its relative path).
-    With `watch=True` the folder is polled every `poll_interval` seconds for new files until
-    `close()` is called (or `stop` is set); a new file is read once its size and modification
-    time stop changing, so half-written files are not decoded.
+    sub-folder that cannot be listed, a broken link or a special file (FIFO, socket, device)
+    with an image's extension becomes an error Frame (id = its relative path), and `listed`
+    holds the sub-folders (and ".") that were listed.
+
+    With `watch=True` the folder is polled every `poll_interval` seconds until `close()` is
+    called (or `stop` is set). A file is read once its size and modification time stop
+    changing; one that then fails to decode but changed less than `settle_s` ago may still be
+    being written (a camera pausing mid-file), so it is retried on later polls and reported only
+    once it has been still for `settle_s`. A file written again under the same name is a new
+    frame with the same id.
     """
 
     kind = "folder"
@@ -220,27 +262,33 @@ class FolderSource(FrameSource):
         *,
         watch: bool = False,
         poll_interval: float = 0.5,
-        skip_ids: Collection[str] = (),
+        done: Done | None = None,
         exclude: Collection[Path | str] = (),
         stop: threading.Event | None = None,
+        settle_s: float = SETTLE_S,
     ) -> None:
         self.path = Path(path)
-        self.name = str(self.path)
+        self.name = printable(str(self.path))
         self.watch = watch
         self.poll_interval = poll_interval
+        self.settle_s = settle_s
         self.skipped: list[str] = []
-        self._seen: set[str] = set(skip_ids)
+        self.listed: set[str] = set()
+        self._done: dict[str, str | None] = dict(done or {})  # passed over or emitted
+        self._reported: set[str] = set()  # unreadable entries already emitted as errors
         self._exclude = {Path(p).resolve() for p in exclude}
         self._closed = threading.Event()
         self._stop = stop  # the caller's event: watched, never set by this source
         try:
             mode = self.path.stat().st_mode
             if not stat.S_ISDIR(mode):
-                raise SourceError(f"{self.path}: not a folder")
+                raise SourceError(f"{self.name}: not a folder")
             os.scandir(self.path).close()
         except OSError as exc:
-            raise SourceError(f"{self.path}: cannot read folder ({exc.strerror or exc})") from None
+            raise SourceError(f"{self.name}: cannot read folder ({exc.strerror or exc})") from None
         self._pending = {} if watch else self._scan()
+        # Watch mode passes over done files as it finds them; they are not counted in advance.
+        self.passed_over = 0 if watch else self._passed
 
     @property
     def expected(self) -> int | None:
@@ -263,40 +311,66 @@ class FolderSource(FrameSource):
             yield from self._emit(self._pending)
             return
         previous: dict[str, _Entry] = {}
+        first = True
         while not self._stopped():
             current = self._scan()
+            if first:  # done files found now are passed over; later ones are new files
+                self.passed_over, first = self._passed, False
             settled = {
-                frame_id: entry
-                for frame_id, entry in current.items()
-                if isinstance(entry, str) or previous.get(frame_id) == entry
+                rel: entry
+                for rel, entry in current.items()
+                if isinstance(entry, str) or previous.get(rel) == entry
             }
             yield from self._emit(settled)
             previous = current
             self._pause()
 
     def _emit(self, entries: dict[str, _Entry]) -> Iterator[Frame]:
-        """Yield Frames for the given ids in natural order of their path parts."""
-        for frame_id in sorted(entries, key=lambda i: [natural_key(p) for p in i.split("/")]):
+        """Yield Frames for the given relative paths in natural order of their parts."""
+        for rel in sorted(entries, key=lambda i: [natural_key(p) for p in i.split("/")]):
             if self._stopped():
                 return
-            self._seen.add(frame_id)
-            entry = entries[frame_id]
+            frame_id, entry = printable(rel), entries[rel]
             if isinstance(entry, str):
-                yield Frame(frame_id, time.time(), str(self.path / frame_id), error=entry)
-            else:
-                yield _decode(self.path / frame_id, frame_id, time.time())
+                self._reported.add(rel)
+                origin = printable(str(self.path / rel))
+                yield Frame(frame_id, time.time(), origin, error=entry)
+                continue
+            size, mtime_ns = entry
+            frame = _decode(self.path / rel, frame_id, time.time(), f"{size}:{mtime_ns}")
+            if self.watch and not self._settled(frame, mtime_ns):
+                continue
+            self._done[frame_id] = frame.signature
+            yield frame
+
+    def _settled(self, frame: Frame, mtime_ns: int) -> bool:
+        """Watch mode: False (read it again on a later poll) when the file changed while it was
+        read, or failed to decode while it may still be being written."""
+        try:
+            changed = file_signature(os.stat(frame.path)) != frame.signature
+        except OSError:
+            changed = False  # gone: the failure the read gave stands
+        if changed:
+            log.debug("%s: changed while read; read again", frame.origin)
+            return False
+        if frame.error and time.time_ns() - mtime_ns < self.settle_s * 1e9:
+            log.debug("%s: %s; retried: may be half-written", frame.origin, frame.error)
+            return False
+        return True
 
     def _scan(self) -> dict[str, _Entry]:
-        """Unseen image files as {relative id: (size, mtime_ns)}, unreadable entries as
-        {relative id: error message}."""
+        """Image files not done yet as {relative path: (size, mtime_ns)}, entries that cannot be
+        read (and were not reported yet) as {relative path: error message}."""
         found: dict[str, _Entry] = {}
         visited: set[tuple[int, int]] = set()  # (device, inode): guards against symlink loops
+        self._passed = 0
 
-        def unreadable(rel: str, exc: OSError) -> None:
-            if rel not in self._seen:
-                found[rel] = f"cannot read ({exc.strerror or exc})"
+        def unreadable(rel: str, reason: str) -> None:
+            if rel not in self._reported:
+                found[rel] = reason
 
         def walk(folder: Path, prefix: str) -> None:
+            folder_id = prefix.rstrip("/") or "."
             try:
                 info = folder.stat()
                 if (info.st_dev, info.st_ino) in visited or folder.resolve() in self._exclude:
@@ -305,31 +379,60 @@ class FolderSource(FrameSource):
                 with os.scandir(folder) as listing:
                     children = list(listing)
             except OSError as exc:
-                unreadable(prefix.rstrip("/") or ".", exc)
+                unreadable(folder_id, f"cannot read ({exc.strerror or exc})")
                 return
+            self.listed.add(printable(folder_id))
+            self._reported.discard(folder_id)
             for child in children:
                 rel = prefix + child.name
-                if child.name.startswith(".") or rel in self._seen:
+                if child.name.startswith("."):
                     continue
                 try:
                     if child.is_dir():
                         walk(Path(child.path), rel + "/")
-                    elif child.is_file():
-                        self._add_file(found, rel, child)
+                    else:
+                        self._add_file(found, rel, child, unreadable)
                 except OSError as exc:  # e.g. a symlink loop: stat fails with ELOOP
-                    unreadable(rel, exc)
+                    unreadable(rel, f"cannot read ({exc.strerror or exc})")
 
         walk(self.path, "")
         return found
 
-    def _add_file(self, found: dict[str, _Entry], rel: str, entry: os.DirEntry) -> None:
+    def _add_file(
+        self,
+        found: dict[str, _Entry],
+        rel: str,
+        entry: os.DirEntry,
+        unreadable: Callable[[str, str], None],
+    ) -> None:
         if Path(rel).suffix.lower() not in IMAGE_EXTENSIONS:
-            if rel not in self.skipped:
-                self.skipped.append(rel)
-                log.info("%s: skipped, not an image file by its extension", self.path / rel)
+            name = printable(rel)
+            if name not in self.skipped:
+                self.skipped.append(name)
+                log.info("%s/%s: skipped, not an image file by its extension", self.name, name)
+            return
+        if not entry.is_file():
+            unreadable(rel, _not_a_file(Path(entry.path)))
             return
         info = entry.stat()
-        found[rel] = (info.st_size, info.st_mtime_ns)
+        self._reported.discard(rel)
+        if _is_done(self._done, printable(rel), file_signature(info)):
+            self._passed += 1
+        else:
+            found[rel] = (info.st_size, info.st_mtime_ns)
+
+
+def _not_a_file(path: Path) -> str:
+    """Why `path` (an entry that is neither a folder nor a regular file) cannot be read."""
+    if path.is_symlink() and not path.exists():
+        return f"broken link: its target {printable(os.readlink(path))} does not exist"
+    return f"not a regular file ({_special_kind(path.stat().st_mode)})"
+
+
+def _special_kind(mode: int) -> str:
+    kinds = [(stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device")]
+    kinds.append((stat.S_ISBLK, "a device"))
+    return next((name for test, name in kinds if test(mode)), "a special file")
 
 
 class _CaptureSource(FrameSource):
@@ -362,22 +465,24 @@ class VideoFileSource(_CaptureSource):
     kind = "video"
 
     def __init__(
-        self, path: Path | str, skip_ids: Collection[str] = (), *, realtime: bool = False
+        self, path: Path | str, done: Done | None = None, *, realtime: bool = False
     ) -> None:
         path = Path(path)
+        name = printable(str(path))
         if not path.is_file():
-            raise SourceError(f"{path}: video file not found")
+            raise SourceError(f"{name}: video file not found")
         capture = cv2.VideoCapture(str(path))
         if not capture.isOpened():
             capture.release()
-            raise SourceError(f"{path}: cannot open video (unsupported or corrupt file)")
-        super().__init__(capture, str(path))
-        self._skip = set(skip_ids)
+            raise SourceError(f"{name}: cannot open video (unsupported or corrupt file)")
+        super().__init__(capture, name)
+        self._skip = set(done or ())
         self.live = realtime
         self._closed = threading.Event()
         count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
         # Container frame counts are estimates for some codecs; only use plausible ones.
         self._count = count if count > 0 else None
+        self.passed_over = sum(1 for i in self._skip if i.isdigit() and int(i) < (count or 0))
 
     @property
     def expected(self) -> int | None:
@@ -398,13 +503,13 @@ class VideoFileSource(_CaptureSource):
                 # grab() advances without decoding, so resuming a long video stays cheap.
                 with self._lock:
                     if not self._capture.grab():
-                        return
+                        return self._ended(index)
                 index += 1
                 continue
             start = time.perf_counter()
             image = self._read()
             if image is None:
-                return
+                return self._ended(index)
             # After a read, POS_MSEC is the presentation time of the frame just decoded.
             position_s = self._capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
             decode_ms = _ms_since(start)
@@ -416,6 +521,15 @@ class VideoFileSource(_CaptureSource):
                 position_s = time.time()  # arrival time, as a camera stamps it
             yield Frame(frame_id, position_s, self.name, image, decode_ms=decode_ms)
             index += 1
+
+    def _ended(self, read: int) -> None:
+        """At the end of the readable frames: a file that promised more is truncated or
+        corrupt, which must not pass for a complete video."""
+        if self._count is not None and read < self._count and not self._closed.is_set():
+            raise SourceError(
+                f"{self.name}: video ended after {read} of the {self._count} frames its header "
+                "announces (truncated or corrupt file)"
+            )
 
 
 class CameraSource(_CaptureSource):
@@ -496,7 +610,7 @@ def open_source(
     spec: str | Path,
     watch: bool = False,
     *,
-    skip_ids: Collection[str] = (),
+    done: Done | None = None,
     exclude: Collection[Path | str] = (),
     stop: threading.Event | None = None,
     poll_interval: float = 0.5,
@@ -504,9 +618,10 @@ def open_source(
 ) -> FrameSource:
     """Open the source `spec` names, of the kind `classify` gives.
 
-    `skip_ids` are frame ids to pass over without decoding (resume); `exclude`, `stop` and
+    `done` are frames to pass over without decoding (resume); `exclude`, `stop` and
     `poll_interval` apply to folders (e.g. exclude an output folder inside the source folder);
-    `realtime` plays a video file at its own rate as a live camera stand-in.
+    `realtime` plays a video file at its own rate as a live camera stand-in. Anything that is
+    neither a folder nor a regular file (a FIFO, a device) is refused: reading it could block.
     """
     text = str(spec)
     kind = classify(text)
@@ -517,16 +632,16 @@ def open_source(
         mode = path.stat().st_mode
     except OSError as exc:
         reason = "not found" if isinstance(exc, FileNotFoundError) else exc.strerror or str(exc)
-        raise SourceError(f"{path}: {reason}") from None
+        raise SourceError(f"{printable(text)}: {reason}") from None
     if kind == "folder" and stat.S_ISDIR(mode):
         return FolderSource(
-            path,
-            watch=watch,
-            poll_interval=poll_interval,
-            skip_ids=skip_ids,
-            exclude=exclude,
-            stop=stop,
+            path, watch=watch, poll_interval=poll_interval, done=done, exclude=exclude, stop=stop
+        )
+    if not stat.S_ISREG(mode):
+        raise SourceError(
+            f"{printable(text)}: not a regular file or folder ({_special_kind(mode)}); "
+            "give an image file, a video file, a folder or a camera"
         )
     if kind == "video":
-        return VideoFileSource(path, skip_ids=skip_ids, realtime=realtime)
-    return ImageFileSource(path, skip_ids=skip_ids)
+        return VideoFileSource(path, done, realtime=realtime)
+    return ImageFileSource(path, done)

@@ -50,6 +50,7 @@ from engine.events import (
     Trigger,
     TriggerMissed,
 )
+from engine.input_limits import CannotJudge
 from engine.inspector import Inspector
 from engine.overlay import render_overlay
 from engine.providers import ProviderError
@@ -58,6 +59,7 @@ from engine.recorder import Recorded, Recorder, new_run_id
 from engine.result import InspectionResult, Thresholds
 from engine.sources import Frame, FrameSource, SourceError, open_source, source_key
 from engine.store import ERROR, Counters, ResultStore, StoreError
+from engine.text import printable
 from engine.vision_states import EXECUTING, TransitionError, VisionState, VisionStateMachine
 
 log = logging.getLogger(__name__)
@@ -108,6 +110,8 @@ class RunSummary:
     missed: int = 0  # triggers missed during this run
     source_error: str | None = None
     skipped_files: list[str] = field(default_factory=list)
+    # parts judged but not stored (a full disk, a broken store): frame_id, origin, verdict, error
+    unstored: list[dict[str, str]] = field(default_factory=list)
     latencies_ms: deque = field(default_factory=lambda: deque(maxlen=LATENCIES_KEPT))
     wall_s: float = 0.0
 
@@ -123,6 +127,7 @@ class _Run:
     recorder_for: Active | None = None
     jobs: int = 0
     reopened: int = 0  # times the live source came back after a drop-out
+    failed: set[str] = field(default_factory=set)  # frame ids with failures not yet retried
 
 
 class Station:
@@ -385,13 +390,15 @@ class Station:
         spec = source
         stop = stop if stop is not None else threading.Event()
         try:
-            source, resumed = self._open(spec, mode, active, resume, realtime, poll_interval, stop)
+            source = self._open(spec, mode, active, resume, realtime, poll_interval, stop)
         except SourceError as exc:  # stored too: the store is the station's log of faults
-            self._log_fault(run_id, str(spec), str(exc), active)
+            self._log_fault(run_id, printable(str(spec)), str(exc), active)
             raise
-        summary = RunSummary(run_id, source.key, mode.value, resumed=resumed)
+        summary = RunSummary(run_id, source.key, mode.value)
         archive = self.archive_dir / run_id if self.archive_per_run else self.archive_dir
         run = _Run(summary, source, mode, archive)
+        if not source.live:
+            run.failed = self.store.failed_frames(source.key, active.inspector.bundle.digest)
         with self._cond:
             if self._run is not None:
                 source.close()
@@ -406,8 +413,10 @@ class Station:
             if run.feed is not None:
                 run.feed.close()
             run.source.close()
+            self._retry_listed(run, getattr(source, "listed", set()))
             self._finish(run)
             summary.skipped_files = list(getattr(source, "skipped", []))
+            summary.resumed = source.passed_over
             summary.wall_s = time.perf_counter() - started
         return summary
 
@@ -420,26 +429,24 @@ class Station:
         realtime: bool,
         poll_interval: float,
         stop: threading.Event,
-    ) -> tuple[FrameSource, int]:
+    ) -> FrameSource:
         if isinstance(spec, FrameSource):
-            return spec, 0
-        done: set[str] = set()
+            return spec
+        done: dict[str, str | None] = {}
         if resume:
-            done = self.store.done_frame_ids(source_key(spec), active.inspector.bundle.digest)
+            done = self.store.done_frames(source_key(spec), active.inspector.bundle.digest)
         source = open_source(
             spec,
             watch=mode is TriggerMode.FILE,
-            skip_ids=done,
+            done=done,
             exclude=[self.archive_dir],
             stop=stop,
             poll_interval=poll_interval,
             realtime=realtime,
         )
-        if source.live:
-            done = set()  # live frame ids are made unique per run; nothing to pass over
-        elif done:
-            log.info("%s: resuming, %d frame(s) already inspected", source.key, len(done))
-        return source, len(done)
+        if source.passed_over:
+            log.info("%s: resuming, %d frame(s) already inspected", source.key, source.passed_over)
+        return source
 
     def _execute(self, run: _Run, spec, realtime: bool, reconnect_s: float | None) -> None:
         continuous = run.mode is not TriggerMode.SOFTWARE
@@ -650,6 +657,8 @@ class Station:
                         frame.image, result, self.display.mode, self.display.opacity, banner=False
                     )
                     result.timings_ms["overlay"] = (time.perf_counter() - clock) * 1000
+            except CannotJudge as exc:  # outside what the bundle was trained on: no verdict
+                result, error = None, str(exc)
             except Exception as exc:  # a model/conversion failure is this frame's, not the run's
                 log.warning("%s: inspection failed", frame.origin, exc_info=True)
                 result, error = None, f"inspection failed: {exc}"
@@ -661,16 +670,24 @@ class Station:
             else:
                 recorded = recorder.record(frame, result, started=started, **extras)
                 error = recorded.error
-        except StoreError as exc:  # a locked or broken store: report it, keep inspecting
+        except StoreError as exc:  # a full disk, a locked or broken store: report, keep inspecting
             log.error("%s: not recorded: %s", frame.origin, exc)
             error = f"not recorded ({exc})"
             recorded = Recorded(0, error, (time.perf_counter() - started) * 1000)
         verdict = result.verdict.value if result is not None else ERROR
+        summary = run.summary
+        if not recorded.row_id:
+            unstored = {"frame_id": frame.id, "origin": frame.origin, "verdict": verdict}
+            summary.unstored.append({**unstored, "error": error})
         with self._cond:
             if recorded.row_id:  # counted from what was stored: nothing counted twice or unsaved
                 self._counters = _count(self._counters, verdict)
+        if recorded.row_id and frame.id in run.failed:
+            self._retried(run, frame.id, frame.signature, recorded.row_id)
+        if recorded.row_id and verdict == ERROR:
+            run.failed.add(frame.id)
+        with self._cond:
             counters = dataclasses.replace(self._counters)
-        summary = run.summary
         summary.inspected += 1
         summary.latencies_ms.append(recorded.latency_ms)
         part = PartResult(
@@ -694,6 +711,32 @@ class Station:
             except Exception:  # a broken sink is reported; the part is stored already
                 log.exception("result sink %r failed on result %d", sink, part.result_id)
         return FrameFailed(part) if result is None else ResultReady(part)
+
+    def _retried(
+        self, run: _Run, frame_id: str, signature: str | None, row_id: int | None = None
+    ) -> None:
+        """A frame that had failed was tried again: its old failure is history, not a count."""
+        try:
+            counted = self.store.retry_failures(
+                run.summary.source,
+                frame_id,
+                bundle_digest=self._active.inspector.bundle.digest,
+                file_sig=signature,
+                run_id=run.summary.run_id,
+                before=row_id,
+            )
+        except StoreError as exc:
+            log.error("%s: earlier failure not marked retried: %s", frame_id, exc)
+            return
+        run.failed.discard(frame_id)
+        if counted:
+            with self._cond:
+                self._counters = self.store.counters()
+
+    def _retry_listed(self, run: _Run, listed: set[str]) -> None:
+        """Sub-folders that could not be listed before and could now: their failures are done."""
+        for folder_id in listed & run.failed:
+            self._retried(run, folder_id, None)
 
     def _recorder(self, run: _Run, active: Active) -> Recorder:
         if run.recorder_for is not active:

@@ -7,6 +7,11 @@ same time (WAL mode lets readers proceed while one writer commits).
 
 Each row is committed on its own, so a run killed at any point leaves every finished inspection
 in the file, which is what lets a batch run resume without losing or repeating an image.
+
+A frame read from a file carries the file's signature (`file_sig`: size and modification time),
+so a resumed run inspects a file again when its content changed. A failure (verdict ERROR) is
+never "done": a rerun tries the frame again, and the new row marks the failure `retried_in`
+that run, after which it is history, not a count (counters and summaries leave it out).
 """
 
 from __future__ import annotations
@@ -25,8 +30,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from engine.result import InspectionResult
+from engine.text import printable
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 ERROR = "ERROR"  # verdict of a frame that could not be inspected
 
 _SCHEMA = """
@@ -53,7 +59,10 @@ CREATE TABLE IF NOT EXISTS inspections (
     job_id TEXT,
     recipe_id TEXT,
     trigger_time REAL,
-    latency_ms REAL
+    latency_ms REAL,
+    regions TEXT,
+    file_sig TEXT,
+    retried_in TEXT
 );
 CREATE INDEX IF NOT EXISTS inspections_source_frame ON inspections (source, frame_id);
 CREATE TABLE IF NOT EXISTS missed_triggers (
@@ -119,6 +128,8 @@ class Record:
     trigger_time: float | None = None
     latency_ms: float | None = None  # trigger (or frame arrival) to the row ready to store
     regions: list[dict[str, Any]] | None = None  # bbox [x, y, w, h], area_px, source each
+    file_sig: str | None = None  # "size:mtime_ns" of the file the frame was read from
+    retried_in: str | None = None  # a failure: the run that tried the frame again
 
 
 # Columns added after schema version 1, with their SQL types: an older file gets them on open.
@@ -129,6 +140,8 @@ _ADDED_COLUMNS = {
     "trigger_time": "REAL",
     "latency_ms": "REAL",
     "regions": "TEXT",
+    "file_sig": "TEXT",
+    "retried_in": "TEXT",
 }
 
 
@@ -254,6 +267,7 @@ class ResultStore:
         image_path: str | None = None,
         overlay_path: str | None = None,
         error: str | None = None,
+        file_sig: str | None = None,
         **trigger: Any,
     ) -> int:
         """Store one inspection; returns its row id. `timings_ms` defaults to the result's;
@@ -261,6 +275,7 @@ class ResultStore:
         `trigger` holds any of part_id, job_id, recipe_id, trigger_time and latency_ms."""
         return self._insert(
             **_trigger_columns(trigger),
+            file_sig=file_sig,
             run_id=run_id,
             source=source,
             frame_id=frame_id,
@@ -292,12 +307,14 @@ class ResultStore:
         bundle_name: str | None = None,
         bundle_digest: str | None = None,
         timings_ms: dict[str, float] | None = None,
+        file_sig: str | None = None,
         **trigger: Any,
     ) -> int:
         """Store a frame that could not be inspected (verdict ERROR) with the reason;
         `trigger` as for `add_result`."""
         return self._insert(
             **_trigger_columns(trigger),
+            file_sig=file_sig,
             run_id=run_id,
             source=source,
             frame_id=frame_id,
@@ -312,6 +329,8 @@ class ResultStore:
 
     def _insert(self, table: str = "inspections", **values: Any) -> int:
         values["time"] = time.time()
+        # A name from a file that is not UTF-8 would stop the run here; stored printable instead.
+        values = {k: printable(v) if isinstance(v, str) else v for k, v in values.items()}
         names = ", ".join(values)
         marks = ", ".join("?" * len(values))
         with self._cursor() as db:
@@ -419,9 +438,9 @@ class ResultStore:
         """Totals by verdict, counted after the last `reset_counters` unless `since_reset` is
         False; optionally for one source only."""
         where, params = _filters(source=source)
+        where += (" AND " if where else " WHERE ") + "retried_in IS NULL"
         if since_reset:
-            where += " AND " if where else " WHERE "
-            where += "id > (SELECT COALESCE(MAX(last_inspection_id), 0) FROM counter_resets)"
+            where += f" AND id > {_LAST_RESET}"
         with self._cursor() as db:
             rows = db.execute(
                 f"SELECT verdict, COUNT(*) FROM inspections{where} GROUP BY verdict", params
@@ -443,15 +462,55 @@ class ResultStore:
                 (time.time(),),
             )
 
-    def done_frame_ids(self, source: str, bundle_digest: str | None = None) -> set[str]:
-        """Frame ids of `source` already stored (inspected or failed), for resuming a run;
-        with `bundle_digest`, only those that bundle produced."""
+    def done_frames(self, source: str, bundle_digest: str | None = None) -> dict[str, str | None]:
+        """Frames of `source` already inspected, for resuming a run: frame id -> the file
+        signature of its newest row. Failures are not done: a rerun tries them again. With
+        `bundle_digest`, only the rows that bundle produced."""
         where, params = _filters(source=source, bundle_digest=bundle_digest)
+        where += (" AND " if where else " WHERE ") + f"verdict != '{ERROR}'"
         with self._cursor() as db:
             rows = db.execute(
-                f"SELECT DISTINCT frame_id FROM inspections{where}", params
+                f"SELECT frame_id, file_sig FROM inspections{where} ORDER BY id", params
             ).fetchall()
-        return {row[0] for row in rows}
+        return dict(rows)
+
+    def failed_frames(self, source: str, bundle_digest: str | None = None) -> set[str]:
+        """Frame ids of `source` whose failures no later row has retried yet."""
+        where, params = _filters(source=source, bundle_digest=bundle_digest)
+        where += (" AND " if where else " WHERE ") + f"verdict = '{ERROR}' AND retried_in IS NULL"
+        with self._cursor() as db:
+            rows = db.execute(f"SELECT DISTINCT frame_id FROM inspections{where}", params)
+            return {row[0] for row in rows.fetchall()}
+
+    def retry_failures(
+        self,
+        source: str,
+        frame_id: str,
+        *,
+        bundle_digest: str | None,
+        file_sig: str | None,
+        run_id: str,
+        before: int | None = None,
+    ) -> int:
+        """Mark the open failures of one frame stored before row `before` as retried in
+        `run_id` (a new row for the same file content, or the sub-folder listed after all);
+        returns how many of them the counters held since the last reset. A failure of another
+        version of the file stays: that was another part."""
+        condition = (
+            "source = ? AND frame_id = ? AND bundle_digest IS ? AND verdict = ? AND id < ? "
+            "AND retried_in IS NULL AND (file_sig IS NULL OR file_sig IS ?)"
+        )
+        last = 2**63 - 1 if before is None else before  # SQLite's largest row id
+        params = [printable(source), printable(frame_id), bundle_digest, ERROR, last, file_sig]
+        with self._cursor() as db:
+            counted = db.execute(
+                f"SELECT COUNT(*) FROM inspections WHERE {condition} AND id > {_LAST_RESET}",
+                params,
+            ).fetchone()[0]
+            db.execute(
+                f"UPDATE inspections SET retried_in = ? WHERE {condition}", [run_id, *params]
+            )
+        return int(counted)
 
     def bundle_digests(self, source: str) -> set[str]:
         """Digests of the bundles that produced the stored rows of `source`."""
@@ -538,7 +597,8 @@ def _take_writer_lock(db_path: Path) -> IO[str]:
     return handle
 
 
-_TRIGGER_COLUMNS = frozenset(_ADDED_COLUMNS) - {"regions"}
+_TRIGGER_COLUMNS = frozenset({"part_id", "job_id", "recipe_id", "trigger_time", "latency_ms"})
+_LAST_RESET = "(SELECT COALESCE(MAX(last_inspection_id), 0) FROM counter_resets)"
 JSON_COLUMNS = ("region_areas", "timings_ms", "regions")  # stored as JSON text
 
 

@@ -592,7 +592,7 @@ class MainWindow(QMainWindow):
         skipped = 0
         if kind == "folder" and self.settings.skip_inspected:
             digest = self.inspector.bundle.digest
-            skipped = len(self.station.store.done_frame_ids(source_key(self.source), digest))
+            skipped = len(self.station.store.done_frames(source_key(self.source), digest))
         if self.software_trigger:
             mode = TriggerMode.SOFTWARE
         else:

@@ -11,14 +11,7 @@ import pytest
 
 from engine.bundle import BundleError, load_bundle, pack_bundle, set_metrics, write_model
 from engine.inspector import Inspector
-from tests.tiny_bundle import anomaly_onnx, make_tiny_bundle
-
-
-def _edit_manifest(bundle: Path, edit) -> None:
-    path = bundle / "manifest.json"
-    manifest = json.loads(path.read_text())
-    edit(manifest)
-    path.write_text(json.dumps(manifest))
+from tests.tiny_bundle import anomaly_onnx, edit_manifest, make_tiny_bundle
 
 
 def test_valid_bundle_loads_with_both_models(tiny_bundle: Path) -> None:
@@ -89,7 +82,7 @@ def test_write_model_rejects_an_invalid_entry(tmp_path: Path) -> None:
     ],
 )
 def test_broken_manifest_is_rejected_with_the_field_named(tiny_bundle: Path, edit, message) -> None:
-    _edit_manifest(tiny_bundle, edit)
+    edit_manifest(tiny_bundle, edit)
     with pytest.raises(BundleError, match=re.escape(message)):
         load_bundle(tiny_bundle)
 
@@ -112,19 +105,19 @@ def test_missing_bundle_and_non_bundle_file(tmp_path: Path) -> None:
         load_bundle(tmp_path / "nowhere")
     junk = tmp_path / "junk.bin"
     junk.write_bytes(b"hello")
-    with pytest.raises(BundleError, match=r"not a bundle folder or .zip"):
+    with pytest.raises(BundleError, match=r"not a model bundle: neither a folder nor a .zip"):
         load_bundle(junk)
 
 
 def test_onnx_outputs_must_match_the_manifest(tiny_bundle: Path) -> None:
-    _edit_manifest(tiny_bundle, lambda m: m["models"]["anomaly"]["outputs"].update(map="heat"))
+    edit_manifest(tiny_bundle, lambda m: m["models"]["anomaly"]["outputs"].update(map="heat"))
     bundle = load_bundle(tiny_bundle)
     with pytest.raises(BundleError, match=r"models.anomaly output 'heat' is not in the ONNX graph"):
         Inspector(bundle)
 
 
 def test_onnx_input_name_must_match_the_manifest(tiny_bundle: Path) -> None:
-    _edit_manifest(tiny_bundle, lambda m: m["models"]["segmentation"]["input"].update(name="x"))
+    edit_manifest(tiny_bundle, lambda m: m["models"]["segmentation"]["input"].update(name="x"))
     with pytest.raises(BundleError, match=r"models.segmentation input 'x' is not in the ONNX"):
         Inspector(load_bundle(tiny_bundle))
 

@@ -365,7 +365,8 @@ def test_ng_images_are_archived_to_the_output_folder(qtbot, window, tmp_path):
 def test_a_folder_run_passes_over_images_this_bundle_already_inspected(qtbot, window, tmp_path):
     folder = write_parts(tmp_path / "parts", "ONO")
     run_to_end(qtbot, window, folder)
-    write_parts(folder, "ONONN")  # the line added part_03 and part_04
+    for name, ng in (("part_03.png", False), ("part_04.png", True)):  # the line added two
+        cv2.imwrite(str(folder / name), part(ng))
 
     assert window.start(paused=True)
     assert window.batch.label.text() == "Folder run: parts (3 inspected before, passed over)"

@@ -101,10 +101,10 @@ def test_folder_unreadable_entry_becomes_error_frame_and_iteration_goes_on(tmp_p
     assert "symbolic links" in frames[1].error and frames[1].image is None
 
 
-def test_folder_skip_ids_and_exclude(tmp_path):
+def test_folder_done_and_exclude(tmp_path):
     for name in ["1.png", "2.png", "3.png", "out/overlay.png"]:
         _write(tmp_path / name)
-    source = open_source(tmp_path, skip_ids={"2.png"}, exclude=[tmp_path / "out"])
+    source = open_source(tmp_path, done={"2.png": None}, exclude=[tmp_path / "out"])
     assert [f.id for f in source] == ["1.png", "3.png"]
 
 
@@ -153,7 +153,7 @@ def test_video_frames_ids_positions_and_resume(tmp_path):
     assert [round(f.timestamp, 3) for f in frames] == [0.0, 0.1, 0.2, 0.3, 0.4, 0.5]
     brightness = [int(f.image.mean()) for f in frames]
     assert brightness == sorted(brightness) and brightness[-1] > brightness[0] + 150
-    resumed = list(open_source(path, skip_ids={"0", "1", "2"}))
+    resumed = list(open_source(path, done=dict.fromkeys(["0", "1", "2"])))
     assert [f.id for f in resumed] == ["3", "4", "5"]
     assert abs(int(resumed[0].image.mean()) - brightness[3]) <= 2
 

@@ -115,15 +115,16 @@ def test_counters_yield_and_reset_keeps_history(store):
     assert len(store.recent(None)) == 6
 
 
-def test_done_frame_ids_per_source_include_failures(store):
+def test_done_frames_per_source_leave_failures_to_retry(store):
     _add(store, "a.png", Verdict.OK, 0.1)
     store.add_failure(run_id="r", source="/data/parts", frame_id="b.png", origin="b", error="bad")
     store.add_failure(run_id="r", source="/other", frame_id="c.png", origin="c", error="bad")
-    assert store.done_frame_ids("/data/parts") == {"a.png", "b.png"}
-    assert store.done_frame_ids("/nowhere") == set()
+    assert store.done_frames("/data/parts") == {"a.png": None}
+    assert store.failed_frames("/data/parts") == {"b.png"}
+    assert store.done_frames("/nowhere") == {}
     assert store.bundle_digests("/data/parts") == {"abc123"}
-    assert store.done_frame_ids("/data/parts", bundle_digest="abc123") == {"a.png"}
-    assert store.done_frame_ids("/data/parts", bundle_digest="another") == set()
+    assert store.done_frames("/data/parts", bundle_digest="abc123") == {"a.png": None}
+    assert store.done_frames("/data/parts", bundle_digest="another") == {}
 
 
 def test_rows_survive_reopening(tmp_path):
@@ -169,7 +170,7 @@ def test_writes_from_worker_threads_while_reading(store):
     for thread in threads:
         thread.join()
     assert store.counters().total == 100
-    assert len(store.done_frame_ids("/data/parts")) == 100
+    assert len(store.done_frames("/data/parts")) == 100
 
 
 def test_unwritable_location_raises_store_error_naming_file(tmp_path):

@@ -6,12 +6,15 @@ GUI tests. Its "models" are simple pixel rules, so tests know what the verdict m
   global score = mean of the image.
 """
 
+import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import onnx
 from onnx import TensorProto, helper
 
-from engine.bundle import write_model
+from engine.bundle import InputLimits, write_model
 
 SIZE = 32
 OPSET = 17
@@ -73,13 +76,21 @@ def anomaly_onnx(path: Path) -> Path:
     return _save(helper.make_graph(nodes, "tiny_anomaly", [_image_input()], outputs), path)
 
 
-def make_tiny_bundle(bundle_dir: Path, segmentation: bool = True, anomaly: bool = True) -> Path:
-    """Write a bundle folder with the chosen tiny models and return its path."""
+def make_tiny_bundle(
+    bundle_dir: Path,
+    segmentation: bool = True,
+    anomaly: bool = True,
+    input_limits: InputLimits | None = None,
+) -> Path:
+    """Write a bundle folder with the chosen tiny models and return its path.
+
+    Without `input_limits` the bundle judges images of any size and kind, as old bundles do.
+    """
     bundle_dir = Path(bundle_dir)
     bundle_dir.mkdir(parents=True, exist_ok=True)
     scratch = bundle_dir.parent / f".{bundle_dir.name}-build"
     scratch.mkdir(exist_ok=True)
-    common = {"name": "tiny", "defect_types": ["scratch", "spot"]}
+    common = {"name": "tiny", "defect_types": ["scratch", "spot"], "input_limits": input_limits}
     if segmentation:
         write_model(
             bundle_dir,
@@ -117,3 +128,11 @@ def make_tiny_bundle(bundle_dir: Path, segmentation: bool = True, anomaly: bool 
             **common,
         )
     return bundle_dir
+
+
+def edit_manifest(bundle_dir: Path, edit: Callable[[dict[str, Any]], object]) -> None:
+    """Change a bundle folder's manifest.json in place, bypassing validation, to break it."""
+    path = Path(bundle_dir) / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    edit(manifest)
+    path.write_text(json.dumps(manifest), encoding="utf-8")

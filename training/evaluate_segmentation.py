@@ -160,7 +160,7 @@ def evaluate_segmentation(
     scores = []
     for sample in tqdm(samples, desc="evaluate segmentation", unit="image"):
         image = read_image(sample.image)
-        result = inspector.inspect(image)
+        result = inspector.inspect(image, full_resolution=True)  # scored against full masks
         truth = truth_mask(sample, image.shape[:2])
         predicted = result.mask if result.mask is not None else np.zeros_like(truth)
         dice, iou = overlap_scores(predicted, truth)

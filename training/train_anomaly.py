@@ -34,6 +34,7 @@ from training.anomaly_model import AnomalyGraph, greedy_coreset
 from training.backbone import WEIGHTS_HELP, BackboneWeightsError, VGGTaps
 from training.clustering import fit_global_model
 from training.features import extract, global_descriptor, image_tensor, patch_embedding
+from training.input_limits import limits_from_images
 from training.mvtec import (
     DatasetError,
     Sample,
@@ -291,8 +292,17 @@ def train_anomaly(
         )
         types = defect_types(samples)
         bundle_name = name or f"{cat_dir.name}-default"
+        limits = limits_from_images(s.image for s in fit_samples + held)
         # Provisional thresholds: the Inspector's raw outputs do not depend on them.
-        write_model(out_dir, "anomaly", onnx_path, entry, name=bundle_name, defect_types=types)
+        write_model(
+            out_dir,
+            "anomaly",
+            onnx_path,
+            entry,
+            name=bundle_name,
+            defect_types=types,
+            input_limits=limits,
+        )
         outputs = station_outputs(out_dir, held)
         calibration = calibrate(outputs.scores, config.false_reject_rate)
         global_calibration = calibrate(outputs.global_scores, config.false_reject_rate)
@@ -305,7 +315,15 @@ def train_anomaly(
             global_threshold=global_calibration.threshold,
             global_calibration=global_calibration.to_dict(),
         )
-        write_model(out_dir, "anomaly", onnx_path, entry, name=bundle_name, defect_types=types)
+        write_model(
+            out_dir,
+            "anomaly",
+            onnx_path,
+            entry,
+            name=bundle_name,
+            defect_types=types,
+            input_limits=limits,
+        )
         onnx_mb = onnx_path.stat().st_size / 1e6
     log.info(
         "anomaly model: %d bank patches, %.1f MB, parity %.1e, threshold %.4g "

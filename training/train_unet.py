@@ -33,9 +33,10 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from engine.bundle import Bundle, BundleError, load_bundle, write_model
-from engine.imageio import ImageReadError
+from engine.imageio import ImageReadError, read_image
 from engine.inspector import Inspector
 from training.cpu_load import cpu_threads
+from training.input_limits import limits_from_images
 from training.mvtec import (
     DatasetError,
     Sample,
@@ -592,7 +593,9 @@ def fit(
 
 def station_probabilities(inspector: Inspector, samples: list[Sample]) -> list[np.ndarray]:
     """Segmentation probabilities at original resolution, as the station computes them."""
-    return [inspector.inspect_file(s.image).probability for s in samples]
+    return [
+        inspector.inspect(read_image(s.image), full_resolution=True).probability for s in samples
+    ]
 
 
 def reproduce_command(cat_dir: Path, out_dir: Path, config: TrainConfig) -> str:
@@ -670,7 +673,16 @@ def export_bundle(
     }
     types = defect_types(samples)
     bundle_name = name or f"{cat_dir.name}-unet"
-    write_model(out_dir, "segmentation", onnx_path, entry, name=bundle_name, defect_types=types)
+    limits = limits_from_images(used)
+    write_model(
+        out_dir,
+        "segmentation",
+        onnx_path,
+        entry,
+        name=bundle_name,
+        defect_types=types,
+        input_limits=limits,
+    )
     inspector = Inspector(_segmentation_only(load_bundle(out_dir)))
     probabilities = station_probabilities(inspector, val_samples)
     choice = choose_thresholds(
@@ -690,7 +702,15 @@ def export_bundle(
         "max_false_reject": config.max_val_false_reject,
         **choice.to_dict(),
     }
-    write_model(out_dir, "segmentation", onnx_path, entry, name=bundle_name, defect_types=types)
+    write_model(
+        out_dir,
+        "segmentation",
+        onnx_path,
+        entry,
+        name=bundle_name,
+        defect_types=types,
+        input_limits=limits,
+    )
     log.info(
         "parity %.2e; thresholds on val: pixel %.2f, min area %d px "
         "(recall %.3f, false rejects %.3f, Dice %.3f)",

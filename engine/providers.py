@@ -21,6 +21,7 @@ ALIASES = {
     "cpu": "CPUExecutionProvider",
 }
 ENV_VAR = "STATION_PROVIDER"
+CHOICES = ("auto", "cpu", "cuda", "directml", "coreml")  # the names a person picks from
 
 
 class ProviderError(Exception):
@@ -51,3 +52,10 @@ def choose_providers(override: str | None = None) -> list[str]:
     chosen = [p for p in PREFERENCE if p in available]
     log.debug("available providers %s, chosen %s", available, chosen)
     return chosen
+
+
+def available_choices() -> tuple[str, ...]:
+    """The CHOICES this onnxruntime build can run, auto first: one it lacks would only fail
+    when a model loads, so screens do not offer it."""
+    available = set(ort.get_available_providers())
+    return tuple(name for name in CHOICES if name == "auto" or ALIASES[name] in available)

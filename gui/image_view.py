@@ -48,6 +48,7 @@ class ImageView(QGraphicsView):
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.fit_mode = True
+        self.placeholder = HINT  # drawn while there is no image
 
     @property
     def has_image(self) -> bool:
@@ -69,8 +70,12 @@ class ImageView(QGraphicsView):
         if self.fit_mode:
             self.fit()
 
-    def clear(self) -> None:
+    def clear(self, placeholder: str = HINT) -> None:
+        """No image, `placeholder` in its place: the view never shows a part that is not the
+        one the banner is about."""
         self._item.setPixmap(QPixmap())
+        self.placeholder = placeholder
+        self.viewport().update()
 
     def fit(self) -> None:
         self.fit_mode = True
@@ -89,7 +94,9 @@ class ImageView(QGraphicsView):
         painter.resetTransform()  # draw in viewport pixels, whatever the zoom
         painter.setPen(QColor("#8b93a1"))
         painter.drawText(
-            self.viewport().rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, HINT
+            self.viewport().rect(),
+            Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+            self.placeholder,
         )
         painter.restore()
 

@@ -15,6 +15,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QMainWindow,
@@ -30,6 +31,7 @@ from engine.inspector import Inspector, decide
 from engine.line.links import KINDS as LINK_KINDS
 from engine.line.links import Link, LinkError, close_links, parse_link, start_links
 from engine.overlay import MODES, render_overlay
+from engine.providers import available_choices
 from engine.recipes import THRESHOLD_FIELDS, Recipe, RecipeError, load_recipes, save_recipes
 from engine.recorder import open_store
 from engine.result import Thresholds
@@ -45,7 +47,11 @@ from gui.error_panel import ErrorPanel
 from gui.help_dialog import ShortcutsDialog
 from gui.history import HistoryPanel
 from gui.image_view import ImageView, bgr_to_qimage
-from gui.settings import StationSettings, load_thresholds, save_thresholds
+from gui.settings import (
+    StationSettings,
+    load_thresholds,
+    save_thresholds,
+)
 from gui.settings_dialog import PasswordDialog, SettingsDialog
 from gui.status_bar import StationStatusBar
 from gui.verdict_banner import VerdictPanel
@@ -81,7 +87,7 @@ class MainWindow(QMainWindow):
         self.current: Inspected | None = None
         self.password_dialog: PasswordDialog | None = None
         self.settings_dialog: SettingsDialog | None = None
-        self._pending: Inspected | None = None
+        self._pending: Inspected | PartResult | None = None  # the newest part, inspected or not
         # `station --source S` asks to inspect S: start once the bundle is loaded. A source only
         # remembered from last time waits for the operator's Start.
         self.start_when_loaded = False
@@ -276,14 +282,21 @@ class MainWindow(QMainWindow):
         during a load is taken when it ends."""
         recipe = self._window_recipe()
         if not recipe.bundle:
-            self.verdict.banner.show_error("No model bundle set: Settings › Engineer settings")
+            message = "No model bundle set: Settings › Engineer settings"
+            self.verdict.banner.show_error(message, cause="model")
             return
         if self.station is None:
             self.report_error(f"{recipe.bundle}: not loaded, no results store is open")
             return
+        try:  # a missing bundle is the engine's to report (and store); a FIFO must not be read
+            source_picker.check_path(recipe.bundle, missing_ok=True)
+        except source_picker.PathRefused as exc:
+            self._recipe_failed(recipe, str(exc))
+            return
         if self.loader is not None:
             self._load_again = True
             return
+        self._refuse_unavailable_provider()
         self.station.provider = None if self.settings.provider == "auto" else self.settings.provider
         loaded = self.inspector is not None and _same_path(
             recipe.bundle, self.inspector.bundle.source
@@ -299,16 +312,45 @@ class MainWindow(QMainWindow):
         self._start_thread(loader)
         self.loader = loader
 
+    def _refuse_unavailable_provider(self) -> None:
+        """A provider this onnxruntime lacks (a stale settings file, a choice made on another
+        machine) is refused before anything loads: the running model keeps its provider, and
+        the settings name that one, so the window and the settings dialog agree."""
+        choices = available_choices()
+        if self.settings.provider in choices:
+            return
+        in_use = self._provider_used or "auto"
+        self.report_error(
+            f"Execution provider {self.settings.provider!r} is not available in this "
+            f"onnxruntime (it offers {', '.join(choices)}); using {in_use}"
+        )
+        self.settings.provider = in_use
+        self.settings.save(self.qsettings)
+
+    def _keep_provider_in_use(self) -> None:
+        """After a failed load the station and the settings name the provider the running
+        model uses: the next load (another recipe) must not fail on the refused one again."""
+        self.station.provider = self._provider_used
+        in_use = self._provider_used or "auto"
+        if self.settings.provider != in_use:
+            self.settings.provider = in_use
+            self.settings.save(self.qsettings)
+
     def _recipe_loaded(self, loader: RecipeLoader, active: Active | None, error: str) -> None:
+        """A load ended; a load asked for meanwhile starts once this one's outcome is in
+        place, so it compares against the model really loaded."""
         self.loader = None
+        if active is None:
+            self._recipe_failed(loader.recipe, error)
+        else:
+            self._recipe_ready(loader, active)
         if self._load_again:
             self._load_again = False
             self.load_recipe()
-        if active is None:
-            self._recipe_failed(loader.recipe, error)
-            return
+
+    def _recipe_ready(self, loader: RecipeLoader, active: Active) -> None:
         inspector = self.inspector = active.inspector
-        self._provider_used = self.station.provider
+        self._provider_used = loader.provider
         if self._book_recipe() is not None:  # the recipe file owns the thresholds
             self.thresholds = active.thresholds
         else:  # those the engineer accepted for this exact bundle
@@ -318,7 +360,7 @@ class MainWindow(QMainWindow):
             self.station.set_thresholds(self.thresholds)
         self.status.set_bundle(inspector.bundle.name)
         self.status.set_provider(inspector.main_provider)
-        if self.current is None:
+        if self.verdict.banner.cause == "model":  # only "no model" is over; a failed part stays
             self.verdict.banner.show_idle()
         if self.start_when_loaded:
             self.start_when_loaded = False
@@ -331,9 +373,10 @@ class MainWindow(QMainWindow):
             self.inspector = None
             self.status.set_bundle(None)
             self.status.set_provider(None)
-            self.verdict.banner.show_error("No model loaded")
+            self.verdict.banner.show_error("No model loaded", cause="model")
             self.report_error(f"Model bundle not loaded: {message}{hint}", origin=recipe.bundle)
             return
+        self._keep_provider_in_use()
         self.status.set_bundle(self.inspector.bundle.name)
         self.report_error(
             f"{message}{hint}; still inspecting with recipe {current.label}", origin=recipe.bundle
@@ -520,14 +563,22 @@ class MainWindow(QMainWindow):
                 log.error("error not stored: %s", exc)
 
     # --- sources -------------------------------------------------------------------------------
-    def set_source(self, spec: str) -> None:
+    def set_source(self, spec: str) -> bool:
+        """Make `spec` the source once `source_picker.check_path` accepts it; a refused one is
+        reported and the source stays as it was."""
         if not spec:
-            return
+            return False
+        try:
+            spec = source_picker.check_path(spec, camera=True)
+        except source_picker.PathRefused as exc:
+            self.report_error(f"Source not used: {exc}")
+            return False
         self.stop()
         self.source = spec
         self.settings.last_source = spec
         self.settings.save(self.qsettings)
         self._show_source()
+        return True
 
     def _show_source(self) -> None:
         text = source_picker.describe(self.source) if self.source else "no source chosen"
@@ -537,17 +588,21 @@ class MainWindow(QMainWindow):
     def _start_dir(self) -> str:
         return str(Path(self.source).parent) if self.source and not self.source.isdigit() else ""
 
-    def choose_image(self) -> None:
-        self.set_source(source_picker.ask_image(self, self._start_dir()))
+    # The dialogs return at once and hand the path over later: a run goes on meanwhile.
+    def choose_image(self) -> QFileDialog:
+        return source_picker.ask_image(self, self._start_dir(), self.set_source, self._refused)
 
-    def choose_folder(self) -> None:
-        self.set_source(source_picker.ask_folder(self, self._start_dir()))
+    def choose_folder(self) -> QFileDialog:
+        return source_picker.ask_folder(self, self._start_dir(), self.set_source, self._refused)
 
-    def choose_video(self) -> None:
-        self.set_source(source_picker.ask_video(self, self._start_dir()))
+    def choose_video(self) -> QFileDialog:
+        return source_picker.ask_video(self, self._start_dir(), self.set_source, self._refused)
 
-    def choose_camera(self) -> None:
-        self.set_source(source_picker.ask_camera(self, self.source))
+    def choose_camera(self) -> QInputDialog:
+        return source_picker.ask_camera(self, self.source, self.set_source, self._refused)
+
+    def _refused(self, message: str) -> None:
+        self.report_error(f"Not used: {message}")
 
     def dragEnterEvent(self, event) -> None:
         if event.mimeData().hasUrls():
@@ -582,6 +637,12 @@ class MainWindow(QMainWindow):
         if not self.source and source is None:
             self.errors.add_error("Cannot start: choose a source first (File menu or drop it here)")
             return False
+        if source is None:  # a remembered or --source path is checked as a chosen one is
+            try:
+                source_picker.check_path(self.source, camera=True)
+            except source_picker.PathRefused as exc:
+                self.report_error(f"Cannot start: {exc}")
+                return False
         self._join_runs()  # a stopped run may still be finishing its part
         if self.station.recipe != self._window_recipe():  # archive or overlay policy changed
             self._prepare_recipe()
@@ -693,7 +754,7 @@ class MainWindow(QMainWindow):
 
     def _source_failed(self, message: str) -> None:
         self.errors.add_error(message)
-        self.verdict.banner.show_error(message)
+        self.verdict.banner.show_error(message, cause="source")
         if self.station is not None:
             self.counters.set_counts(self.station.counters)
 
@@ -701,6 +762,7 @@ class MainWindow(QMainWindow):
         self.counters.set_counts(part.counters)
         self.errors.add_error(f"{part.frame.origin}: {part.error}")
         self._progress(part)
+        self._show_later(part)
 
     def _run_finished(self) -> None:
         """A run ended by itself (end of folder or video, source failure)."""
@@ -735,7 +797,12 @@ class MainWindow(QMainWindow):
         self.history.add(entry)
         self.status.frame_done(entry.latency_ms)
         self._progress(part)
-        self._pending = entry
+        self._show_later(entry)
+
+    def _show_later(self, shown: Inspected | PartResult) -> None:
+        """The newest part goes on screen at the display's pace, inspected or not: a part
+        that failed replaces the one before it, and a later one replaces it."""
+        self._pending = shown
         if not self._display_timer.isActive():
             self._display_timer.start()
 
@@ -744,11 +811,26 @@ class MainWindow(QMainWindow):
         self.batch.set_progress(part.done, max(part.expected or 0, part.done))
 
     def _show_pending(self) -> None:
-        if self._pending is not None:
-            entry, self._pending = self._pending, None
-            self.current = entry
-            self.view.set_qimage(entry.overlay)
-            self.verdict.show_result(entry.result)
+        shown, self._pending = self._pending, None
+        if isinstance(shown, Inspected):
+            self.current = shown
+            self.view.set_qimage(shown.overlay)
+            self.verdict.show_result(shown.result)
+        elif shown is not None:
+            self._show_failure(shown)
+
+    def _show_failure(self, part: PartResult) -> None:
+        """A part that could not be inspected takes the screen from the one before: ERROR on
+        the banner, its own image if it has one, else its name where the image was."""
+        self.current = None  # a threshold or overlay change must not bring the last part back
+        frame = part.frame
+        what = Path(frame.path).name if frame.path else frame.origin
+        reason = part.error or "unreadable"
+        if frame.image is not None:
+            self.view.set_image(frame.image)
+        else:
+            self.view.clear(f"{what}\ncannot be inspected: {reason}")
+        self.verdict.show_failure(what, reason)
 
     def show_entry(self, entry: Inspected) -> None:
         """Show a result again (from the history) with the current overlay and thresholds."""
@@ -784,14 +866,21 @@ class MainWindow(QMainWindow):
             self.current.result = decide(self.current.result, thresholds)
             self._redraw_current()
 
-    def export_results(self, kind: str) -> None:
+    def export_results(self, kind: str) -> QFileDialog | None:
+        """Ask where to export (the dialog returns at once, a run goes on), then export."""
         if self.results is None:
             self.report_error("No results store is open; nothing to export")
-            return
+            return None
         default = str(Path(self.settings.output_dir) / f"results.{kind}")
-        path, _ = QFileDialog.getSaveFileName(self, f"Export results as {kind.upper()}", default)
-        if path:
-            self.export_to(kind, path)
+        return source_picker.ask_path(
+            self,
+            f"Export results as {kind.upper()}",
+            default,
+            lambda path: self.export_to(kind, path),
+            self._refused,
+            source_picker.Wanted.NEW_FILE,
+            f"{kind.upper()} (*.{kind})",
+        )
 
     def export_to(self, kind: str, path: str) -> None:
         try:

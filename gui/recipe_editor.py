@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
-    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -44,6 +43,7 @@ from engine.recipes import (
     recipes_data,
     save_recipes,
 )
+from gui.source_picker import PathRefused, Wanted, ask_path, check_path
 
 COLUMNS = ("Id", "Name", "Bundle", "Default")
 POLICY_LABELS = {"all": "all parts", "ng": "NG parts only", "none": "none"}
@@ -264,9 +264,11 @@ class RecipeEditor(QWidget):
 
     def _browse_bundle(self) -> None:
         start = self.path.parent / self.bundle_edit.text().strip()  # an absolute path wins
-        folder = QFileDialog.getExistingDirectory(self, "Model bundle folder", str(start))
-        if folder:
-            self.bundle_edit.setText(folder)
+        title = "Model bundle folder"
+        ask_path(self, title, str(start), self.bundle_edit.setText, self._refuse, Wanted.FOLDER)
+
+    def _refuse(self, message: str) -> None:
+        self._say(message, error=True)
 
     # --- actions -------------------------------------------------------------------------------
     def _free_id(self, base: str) -> str:
@@ -339,9 +341,19 @@ class RecipeEditor(QWidget):
             recipes[recipe.id] = recipe
         return RecipeBook(recipes, self.default, self.path)
 
+    def _check_bundles(self) -> None:
+        """A typed bundle path may name a bundle still to come, never a system file, FIFO or
+        device: loading one would block the station's loader."""
+        for recipe in self.recipes:
+            try:
+                check_path(str(self.path.parent / recipe.bundle), missing_ok=True)
+            except PathRefused as exc:
+                raise RecipeError(f"{self.path}: recipes.{recipe.id}.bundle: {exc}") from None
+
     def save(self) -> RecipeBook | None:
         """Write the recipes if the engine accepts them; else show its message and write nothing."""
         try:
+            self._check_bundles()
             as_written = self._book()
             book = parse_recipes(recipes_data(as_written), self.path)  # the engine's checks
             self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -10,11 +10,11 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, QStandardPaths
 
+from engine.providers import CHOICES as PROVIDER_CHOICES
 from engine.result import Thresholds
 
 PBKDF2_ITERATIONS = 200_000
 ARCHIVE_CHOICES = ("ng", "all", "none")
-PROVIDER_CHOICES = ("auto", "cpu", "cuda", "directml", "coreml")
 TRIGGER_CHOICES = ("continuous", "software")  # file arrival is a watched folder
 
 

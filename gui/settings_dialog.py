@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QKeySequenceEdit,
@@ -31,10 +30,16 @@ from PySide6.QtWidgets import (
 from engine.inspector import default_thresholds
 from engine.line.links import KINDS as LINK_KINDS
 from engine.line.links import hash_opcua_password
+from engine.providers import available_choices
 from engine.result import Thresholds
 from gui import settings as persisted
 from gui.recipe_editor import RecipeEditor
-from gui.settings import ARCHIVE_CHOICES, PROVIDER_CHOICES, StationSettings, default_recipes_file
+from gui.settings import (
+    ARCHIVE_CHOICES,
+    StationSettings,
+    default_recipes_file,
+)
+from gui.source_picker import PathRefused, Wanted, ask_path, check_path
 
 if TYPE_CHECKING:
     from engine.inspector import Inspector
@@ -140,8 +145,12 @@ class SettingsDialog(QDialog):
         )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        self.message = QLabel(objectName="settingsMessage", wordWrap=True)
+        self.message.setStyleSheet("color: #ff9e80;")
+        self.message.hide()
         layout = QVBoxLayout(self)
         layout.addWidget(tabs)
+        layout.addWidget(self.message)
         layout.addWidget(buttons)
 
     # --- thresholds ----------------------------------------------------------------------------
@@ -225,9 +234,15 @@ class SettingsDialog(QDialog):
         row.layout().addWidget(bundle_zip)
         form.addRow("Model bundle", row)
         self.provider = QComboBox()
-        self.provider.addItems(PROVIDER_CHOICES)
-        self.provider.setCurrentText(self.settings.provider)
-        self.provider.setToolTip("auto: the fastest available (CUDA, DirectML, CoreML, then CPU)")
+        choices = available_choices()
+        self.provider.addItems(choices)
+        # A provider this onnxruntime lacks (a stale setting) shows as auto: the window runs that.
+        current = self.settings.provider
+        self.provider.setCurrentIndex(choices.index(current) if current in choices else 0)
+        self.provider.setToolTip(
+            "Only those this onnxruntime can run. auto: the fastest of them (CUDA, DirectML, "
+            "CoreML, then CPU)"
+        )
         form.addRow("Execution provider", self.provider)
         self.output_dir = QLineEdit(self.settings.output_dir)
         output_browse = QPushButton("Folder…")
@@ -248,21 +263,21 @@ class SettingsDialog(QDialog):
         return tab
 
     def _browse_bundle_folder(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Model bundle folder", self.bundle.text())
-        if path:
-            self.bundle.setText(path)
+        self._browse(self.bundle, "Model bundle folder", Wanted.FOLDER)
 
     def _browse_bundle_zip(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Model bundle", self.bundle.text(), "Bundles (*.zip)"
-        )
-        if path:
-            self.bundle.setText(path)
+        self._browse(self.bundle, "Model bundle", Wanted.FILE, "Bundles (*.zip)")
 
     def _browse_output(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Output folder", self.output_dir.text())
-        if path:
-            self.output_dir.setText(path)
+        self._browse(self.output_dir, "Output folder", Wanted.FOLDER)
+
+    def _browse(self, edit: QLineEdit, title: str, wanted: Wanted, name_filter: str = "") -> None:
+        """A file dialog for `edit`: a checked path goes into it, a refused one is said here."""
+        ask_path(self, title, edit.text(), edit.setText, self._refuse, wanted, name_filter)
+
+    def _refuse(self, message: str) -> None:
+        self.message.setText(message)
+        self.message.show()
 
     # --- recipes -------------------------------------------------------------------------------
     def _recipes_tab(self) -> QWidget:
@@ -296,16 +311,19 @@ class SettingsDialog(QDialog):
         return self.recipes_file.text().strip() or str(default_recipes_file())
 
     def _browse_recipes(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(
+        ask_path(
             self,
             "Recipe file",
             self._recipes_path(),
+            self._recipes_file_chosen,
+            self._refuse,
+            Wanted.NEW_FILE,
             "Recipes (*.toml)",
-            options=QFileDialog.Option.DontConfirmOverwrite,
         )
-        if path:
-            self.recipes_file.setText(path)
-            self._recipes_file_changed()
+
+    def _recipes_file_chosen(self, path: str) -> None:
+        self.recipes_file.setText(path)
+        self._recipes_file_changed()
 
     def _recipes_file_changed(self) -> None:
         if str(self.recipe_editor.path) != self._recipes_path():
@@ -372,7 +390,23 @@ class SettingsDialog(QDialog):
         return text
 
     # --- closing -------------------------------------------------------------------------------
+    def _typed_paths_refused(self) -> str | None:
+        """Why a typed path cannot be used (None: all can): a bundle must be there, the output
+        folder and recipe file may be new; none may be a system file, FIFO or device."""
+        typed = [(self.bundle, False), (self.output_dir, True), (self.recipes_file, True)]
+        for edit, missing_ok in typed:
+            if edit.text().strip():
+                try:
+                    check_path(edit.text(), missing_ok=missing_ok)
+                except PathRefused as exc:
+                    return str(exc)
+        return None
+
     def accept(self) -> None:
+        refused = self._typed_paths_refused()
+        if refused is not None:
+            self._refuse(refused)
+            return
         self.settings.bundle = self.bundle.text().strip()
         self.settings.provider = self.provider.currentText()
         self.settings.output_dir = self.output_dir.text().strip() or self.settings.output_dir

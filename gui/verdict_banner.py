@@ -46,7 +46,11 @@ def describe_score(result: InspectionResult) -> str:
 
 
 class VerdictBanner(QFrame):
-    """Shows READY, OK, NG or ERROR; the style sheet colours it by its `verdict` property."""
+    """Shows READY, OK, NG or ERROR; the style sheet colours it by its `verdict` property.
+
+    An error has a `cause` (model, source, part, station), so the window clears only the
+    error that is over: a model that loads clears "No model loaded", not a part that failed.
+    """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -63,7 +67,8 @@ class VerdictBanner(QFrame):
     def verdict(self) -> str:
         return str(self.property("verdict"))
 
-    def _set(self, state: str, word: str, detail: str) -> None:
+    def _set(self, state: str, word: str, detail: str, cause: str | None = None) -> None:
+        self.cause = cause
         self.setProperty("verdict", state)
         self.word.setText(word)
         self.detail.setText(detail)
@@ -74,8 +79,12 @@ class VerdictBanner(QFrame):
     def show_idle(self, detail: str = "waiting for the first part") -> None:
         self._set("idle", "READY", detail)
 
-    def show_error(self, detail: str) -> None:
-        self._set("error", "⚠ ERROR", detail)
+    def show_error(self, detail: str, cause: str = "station") -> None:
+        self._set("error", "⚠ ERROR", detail, cause)
+
+    def show_failure(self, what: str, reason: str) -> None:
+        """A part that could not be inspected: neither OK nor NG, until the next one is."""
+        self.show_error(f"cannot inspect {what}: {reason}", cause="part")
 
     def show_result(self, result: InspectionResult) -> None:
         name = verdict_name(result)
@@ -156,3 +165,8 @@ class VerdictPanel(QWidget):
     def show_result(self, result: InspectionResult) -> None:
         self.banner.show_result(result)
         self.gauge.show_result(result)
+
+    def show_failure(self, what: str, reason: str) -> None:
+        """The gauge is cleared too: the previous part's score is not this part's."""
+        self.banner.show_failure(what, reason)
+        self.gauge.clear()

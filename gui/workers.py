@@ -99,6 +99,8 @@ class RecipeLoader(QThread):
     def __init__(self, station: Station, recipe: Recipe, requested_by: str = "window") -> None:
         super().__init__()
         self.station, self.recipe, self.requested_by = station, recipe, requested_by
+        # The provider asked for as this load began: the station's may change while it runs.
+        self.provider = station.provider
 
     def run(self) -> None:
         yield_cpu_to_gui()

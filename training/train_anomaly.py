@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import hashlib
 import logging
 import shlex
@@ -293,16 +294,17 @@ def train_anomaly(
         types = defect_types(samples)
         bundle_name = name or f"{cat_dir.name}-default"
         limits = limits_from_images(s.image for s in fit_samples + held)
-        # Provisional thresholds: the Inspector's raw outputs do not depend on them.
-        write_model(
+        # Provisional thresholds first: the Inspector's raw outputs do not depend on them.
+        write = functools.partial(
+            write_model,
             out_dir,
             "anomaly",
             onnx_path,
-            entry,
             name=bundle_name,
             defect_types=types,
             input_limits=limits,
         )
+        write(entry)
         outputs = station_outputs(out_dir, held)
         calibration = calibrate(outputs.scores, config.false_reject_rate)
         global_calibration = calibrate(outputs.global_scores, config.false_reject_rate)
@@ -315,15 +317,7 @@ def train_anomaly(
             global_threshold=global_calibration.threshold,
             global_calibration=global_calibration.to_dict(),
         )
-        write_model(
-            out_dir,
-            "anomaly",
-            onnx_path,
-            entry,
-            name=bundle_name,
-            defect_types=types,
-            input_limits=limits,
-        )
+        write(entry)
         onnx_mb = onnx_path.stat().st_size / 1e6
     log.info(
         "anomaly model: %d bank patches, %.1f MB, parity %.1e, threshold %.4g "

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import logging
 import math
 import shlex
@@ -674,15 +675,16 @@ def export_bundle(
     types = defect_types(samples)
     bundle_name = name or f"{cat_dir.name}-unet"
     limits = limits_from_images(used)
-    write_model(
+    write = functools.partial(
+        write_model,
         out_dir,
         "segmentation",
         onnx_path,
-        entry,
         name=bundle_name,
         defect_types=types,
         input_limits=limits,
     )
+    write(entry)
     inspector = Inspector(_segmentation_only(load_bundle(out_dir)))
     probabilities = station_probabilities(inspector, val_samples)
     choice = choose_thresholds(
@@ -702,15 +704,7 @@ def export_bundle(
         "max_false_reject": config.max_val_false_reject,
         **choice.to_dict(),
     }
-    write_model(
-        out_dir,
-        "segmentation",
-        onnx_path,
-        entry,
-        name=bundle_name,
-        defect_types=types,
-        input_limits=limits,
-    )
+    write(entry)
     log.info(
         "parity %.2e; thresholds on val: pixel %.2f, min area %d px "
         "(recall %.3f, false rejects %.3f, Dice %.3f)",

@@ -35,8 +35,10 @@ run: $(VENV)/.runtime
 inspect: $(VENV)/.runtime
 	$(BIN)/station inspect $(SAMPLES) --bundle $(BUNDLE) --out $(OUT)
 
+# lint-imports checks the dependency contracts in pyproject.toml ([tool.importlinter]).
 test: $(VENV)/.dev
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache --no-logo
 	$(BIN)/python -m pytest -q
 
 # Rebuilds the default bundle and samples from the real data (about 32 minutes on 2 CPU cores).
@@ -46,10 +48,11 @@ bundle: $(VENV)/.dev
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache --no-logo
 
 format: $(VENV)/.dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache .import_linter_cache

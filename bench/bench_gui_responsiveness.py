@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         scratch = Path(scratch)
         bundle = args.bundle
         if bundle is None:
-            from tests.tiny_bundle import make_tiny_bundle
+            from training.tiny_bundle import make_tiny_bundle
 
             bundle = make_tiny_bundle(scratch / "tiny_bundle")
         video = args.video or write_video(args.images, scratch / "line.avi", args.fps)

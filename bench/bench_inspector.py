@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.bundle:
             bundle_path = Path(args.bundle)
         else:
-            from tests.tiny_bundle import make_tiny_bundle
+            from training.tiny_bundle import make_tiny_bundle
 
             bundle_path = make_tiny_bundle(Path(scratch) / "tiny")
         inspector = Inspector(load_bundle(bundle_path), args.provider)

@@ -11,7 +11,7 @@ its Python do not share this process's GIL), driven part by part over stdin/stdo
   ResultAck dropped). Protocol latency = the Trigger write sent -> the poll that sees
   ResultValid returned; nothing subtracted (the polling period is reported).
 - MQTT: a paho client publishes `cmd/trigger` with the part id (QoS 1) to a real mosquitto
-  (tests/mosquitto.py, `set_tcp_nodelay true`) on a free 127.0.0.1 port; protocol latency =
+  (bench/mosquitto.py, `set_tcp_nodelay true`) on a free 127.0.0.1 port; protocol latency =
   publish -> the `result` message with that part id received. Also the pure publish leg: the
   store row's time -> received (same machine, same wall clock).
 - OPC UA: an asyncua client (Basic256Sha256 Sign & Encrypt, username and password) calls
@@ -81,6 +81,7 @@ from bench_station import (  # noqa: E402
 from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
 from pymodbus.client import ModbusTcpClient  # noqa: E402
 
+from bench.mosquitto import Mosquitto, find_mosquitto, free_port  # noqa: E402
 from engine.bundle import load_bundle  # noqa: E402
 from engine.events import FrameFailed, ResultReady  # noqa: E402
 from engine.inspector import Inspector  # noqa: E402
@@ -101,7 +102,6 @@ from engine.recipes import Recipe, RecipeBook  # noqa: E402
 from engine.recorder import open_store  # noqa: E402
 from engine.sources import VideoFileSource  # noqa: E402
 from engine.station import Station  # noqa: E402
-from tests.mosquitto import Mosquitto, find_mosquitto, free_port  # noqa: E402
 
 GOAL_ADDED_P99_MS = 10.0
 PROTOCOLS = ("modbus", "mqtt", "opcua")

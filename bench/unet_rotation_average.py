@@ -29,8 +29,8 @@ from training.mvtec import add_data_argument, category_dir, default_root, list_s
 from training.seg_data import truth_mask
 from training.seg_metrics import THRESHOLD_GRID, RegionTable, choose_thresholds
 from training.split import subset
-from training.train_unet import load_checkpoint
 from training.unet import UNet, UNetConfig
+from training.unet_fit import load_checkpoint
 
 Split = tuple[list[np.ndarray], list[np.ndarray], list[str]]  # probabilities, truths, types
 

@@ -43,6 +43,18 @@ class InputSpec:
     std: tuple[float, float, float]
     resize: str
 
+    @classmethod
+    def from_manifest(cls, data: Any, source: str, where: str = "input") -> "InputSpec":
+        """Parse and validate a manifest `input` object; BundleError names `source` and the
+        field (`where` is the object's dotted path, e.g. 'models.anomaly.input')."""
+        return _parse_input(_Fields(data, where, source))
+
+    def to_manifest(self) -> dict[str, Any]:
+        """This spec as the manifest's `input` object, as `from_manifest` reads it back."""
+        block = asdict(self)
+        block["mean"], block["std"] = list(self.mean), list(self.std)
+        return block
+
 
 @dataclass(frozen=True)
 class SegmentationSpec:
@@ -431,41 +443,6 @@ def load_bundle(path: Path | str) -> Bundle:
         input_limits=specs.input_limits,
         model_bytes=model_bytes,
     )
-
-
-def check_session_io(
-    session: Any, role: str, spec: InputSpec, expected_outputs: list[str], source: str
-) -> None:
-    """Fail if an onnxruntime session's input or outputs differ from what the manifest says.
-
-    Checked when the bundle is loaded: a mismatch (say the manifest's input size is not the
-    graph's) would otherwise fail every image one by one, each failure stored against this
-    bundle. Symbolic dimensions (strings, None) accept any size.
-    """
-    inputs = {i.name: i for i in session.get_inputs()}
-    if spec.name not in inputs:
-        raise BundleError(
-            f"{source}: models.{role} input {spec.name!r} is not in the ONNX graph "
-            f"(graph inputs: {sorted(inputs)})"
-        )
-    shape = inputs[spec.name].shape
-    if len(shape) != 4 or (isinstance(shape[1], int) and shape[1] != 3):
-        raise BundleError(
-            f"{source}: models.{role} input {spec.name!r} has shape {shape}, expected [N, 3, H, W]"
-        )
-    for axis, key, size in ((2, "height", spec.height), (3, "width", spec.width)):
-        if isinstance(shape[axis], int) and shape[axis] != size:
-            raise BundleError(
-                f"{source}: field 'models.{role}.input.{key}' is {size} but the ONNX graph "
-                f"input {spec.name!r} has {key} {shape[axis]} (shape {shape})"
-            )
-    outputs = {o.name for o in session.get_outputs()}
-    for name in expected_outputs:
-        if name not in outputs:
-            raise BundleError(
-                f"{source}: models.{role} output {name!r} is not in the ONNX graph "
-                f"(graph outputs: {sorted(outputs)})"
-            )
 
 
 def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:

@@ -20,7 +20,6 @@ from engine.bundle import (
     BundleError,
     InputSpec,
     SegmentationSpec,
-    check_session_io,
 )
 from engine.imageio import read_image
 from engine.input_limits import check_judgeable
@@ -116,6 +115,45 @@ def _session_failure(exc: Exception) -> str:
         return f"onnxruntime cannot load it ({type(exc).__name__}: {exc})"
     code, detail = match.groups()
     return f"{ORT_CODES.get(code, 'onnxruntime cannot load it')} (onnxruntime: {detail.strip()})"
+
+
+def check_session_io(
+    session: ort.InferenceSession,
+    role: str,
+    spec: InputSpec,
+    expected_outputs: list[str],
+    source: str,
+) -> None:
+    """Fail if an onnxruntime session's input or outputs differ from what the manifest says.
+
+    Checked when the bundle is loaded: a mismatch (say the manifest's input size is not the
+    graph's) would otherwise fail every image one by one, each failure stored against this
+    bundle. Symbolic dimensions (strings, None) accept any size.
+    """
+    inputs = {i.name: i for i in session.get_inputs()}
+    if spec.name not in inputs:
+        raise BundleError(
+            f"{source}: models.{role} input {spec.name!r} is not in the ONNX graph "
+            f"(graph inputs: {sorted(inputs)})"
+        )
+    shape = inputs[spec.name].shape
+    if len(shape) != 4 or (isinstance(shape[1], int) and shape[1] != 3):
+        raise BundleError(
+            f"{source}: models.{role} input {spec.name!r} has shape {shape}, expected [N, 3, H, W]"
+        )
+    for axis, key, size in ((2, "height", spec.height), (3, "width", spec.width)):
+        if isinstance(shape[axis], int) and shape[axis] != size:
+            raise BundleError(
+                f"{source}: field 'models.{role}.input.{key}' is {size} but the ONNX graph "
+                f"input {spec.name!r} has {key} {shape[axis]} (shape {shape})"
+            )
+    outputs = {o.name for o in session.get_outputs()}
+    for name in expected_outputs:
+        if name not in outputs:
+            raise BundleError(
+                f"{source}: models.{role} output {name!r} is not in the ONNX graph "
+                f"(graph outputs: {sorted(outputs)})"
+            )
 
 
 class Inspector:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.synthetic_mvtec import write_tiny_mvtec
-from tests.tiny_bundle import make_tiny_bundle
+from training.tiny_bundle import make_tiny_bundle
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""Synthetic parts for the tests: small images the tiny bundle (tests/tiny_bundle.py) judges
+"""Synthetic parts for the tests: small images the tiny bundle (training/tiny_bundle.py) judges
 OK (dark) or NG (a bright square), written as folders of files or as a video."""
 
 from __future__ import annotations

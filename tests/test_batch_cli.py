@@ -26,7 +26,7 @@ from engine.recorder import open_store, output_name
 from engine.sources import CameraSource
 from engine.store import ResultStore
 from tests.parts import make_folder, part
-from tests.tiny_bundle import make_tiny_bundle
+from training.tiny_bundle import make_tiny_bundle
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -1,17 +1,30 @@
 """Bundle validation: every way a bundle can be broken gives a BundleError naming the culprit."""
 
+import contextlib
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from engine.bundle import BundleError, load_bundle, pack_bundle, set_metrics, write_model
+from engine.bundle import (
+    BundleError,
+    InputSpec,
+    load_bundle,
+    pack_bundle,
+    set_metrics,
+    write_model,
+)
 from engine.inspector import Inspector
-from tests.tiny_bundle import anomaly_onnx, edit_manifest, make_tiny_bundle
+from tests.tiny_bundle import edit_manifest
+from training.tiny_bundle import INPUT as TINY_INPUT
+from training.tiny_bundle import anomaly_onnx, make_tiny_bundle
 
 
 def test_valid_bundle_loads_with_both_models(tiny_bundle: Path) -> None:
@@ -150,3 +163,89 @@ def _bright_dot() -> np.ndarray:
     image = np.full((64, 64, 3), 80, np.uint8)
     image[20:40, 20:40] = 250
     return image
+
+
+# --- the input block: engine.bundle writes what it reads (issue 17) ---------------------------
+
+
+IMAGENET = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)  # the mean and std training writes
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        InputSpec("image", 256, 256, "RGB", 1 / 255, *IMAGENET, "stretch"),
+        InputSpec("x", 320, 240, "BGR", 1.0, (0.0, 0.5, 1.0), (1.0, 2.0, 3.0), "stretch"),
+        TINY_INPUT,
+    ],
+)
+def test_input_spec_round_trips_through_its_manifest_form(spec: InputSpec) -> None:
+    block = spec.to_manifest()
+    as_stored = json.loads(json.dumps(block))  # what manifest.json holds
+    assert as_stored == block
+    assert InputSpec.from_manifest(as_stored, "manifest.json") == spec
+
+
+def test_the_tiny_bundle_input_block_is_the_spec_it_was_written_from(tiny_bundle: Path) -> None:
+    bundle = load_bundle(tiny_bundle)
+    for role in ("segmentation", "anomaly"):
+        assert bundle.manifest["models"][role]["input"] == TINY_INPUT.to_manifest()
+    assert bundle.segmentation.input == bundle.anomaly.input == TINY_INPUT
+
+
+def test_input_spec_from_manifest_names_the_bad_field() -> None:
+    block = {**TINY_INPUT.to_manifest(), "std": [1.0, 0.0, 1.0]}
+    with pytest.raises(BundleError, match=r"^m.json: field 'models.anomaly.input.std' must be pos"):
+        InputSpec.from_manifest(block, "m.json", "models.anomaly.input")
+    with pytest.raises(BundleError, match=r"^m.json: field 'input' must be an object"):
+        InputSpec.from_manifest([], "m.json")
+
+
+def test_the_format_module_needs_no_onnxruntime() -> None:
+    code = "import sys, engine.bundle; print(sorted(m for m in sys.modules if 'onnx' in m))"
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
+
+
+# --- a zip bundle's file is closed once loading ends, whether it loaded or not ----------------
+
+
+def _open_files() -> set[str]:
+    paths = set()
+    for fd in Path("/proc/self/fd").iterdir():
+        with contextlib.suppress(OSError):  # the directory's own fd is gone by now
+            paths.add(os.readlink(fd))
+    return paths
+
+
+def _rezip(source: Path, target: Path, change: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
+        for name in old.namelist():
+            new.writestr(name, change.get(name, old.read(name)))
+        for name in change.keys() - set(old.namelist()):
+            new.writestr(name, change[name])
+    return target
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="lists open files through /proc")
+def test_a_zip_bundle_is_closed_after_loading_good_or_bad(tiny_bundle: Path, tmp_path: Path):
+    good = pack_bundle(tiny_bundle, tmp_path / "good.zip")
+    bad = {
+        "not valid JSON": _rezip(good, tmp_path / "json.zip", {"manifest.json": b"{not json"}),
+        "sha256 does not match": _rezip(good, tmp_path / "hash.zip", {"anomaly.onnx": b"x"}),
+        "leaves the bundle": _rezip(good, tmp_path / "slip.zip", {"../evil": b"x"}),
+    }
+    nested = tmp_path / "nested.zip"
+    with zipfile.ZipFile(nested, "w") as archive:
+        archive.writestr("tiny/manifest.json", "{}")
+    bad["manifest.json is missing"] = nested
+    load_bundle(good)
+    assert str(good) not in _open_files()
+    for message, archive in bad.items():
+        # the error's traceback holds the reader's frames: only an explicit close frees the file
+        with pytest.raises(BundleError, match=message) as info:
+            load_bundle(archive)
+        assert str(archive) not in _open_files(), f"{archive.name} left open after {info.value}"

@@ -22,8 +22,9 @@ from engine.input_limits import CannotJudge, check_judgeable, is_greyscale
 from engine.inspector import Inspector
 from engine.result import Verdict
 from tests.parts import make_folder
-from tests.tiny_bundle import edit_manifest, make_tiny_bundle
+from tests.tiny_bundle import edit_manifest
 from training.input_limits import ImageKind, limits_for, limits_from_images
+from training.tiny_bundle import make_tiny_bundle
 
 LIMITS = InputLimits(
     min_width=16, min_height=16, max_width=64, max_height=64, colour=True, trained_size="32×32"

@@ -28,13 +28,18 @@ def test_study_writes_plots_metrics_and_answer(tiny_mvtec: Path, tmp_path: Path)
         assert 0.0 <= view["distance_to_good_auroc"] <= 1.0
         assert -1.0 <= view["ari_good_vs_defective"] <= 1.0
         assert 0.0 <= view["nmi_defect_types"] <= 1.0
-    assert (
-        metrics["kmeans"]["k"] in metrics["kmeans_curve"]["silhouette"]
-        or str(metrics["kmeans"]["k"]) in metrics["kmeans_curve"]["silhouette"]
-    )
+    # K-means k is the best of the silhouette curve, k = 2 .. min(K_MAX, n - 1); JSON keys are
+    # strings, the chosen k an int
+    curve = metrics["kmeans_curve"]["silhouette"]
+    assert list(curve) == [str(k) for k in range(2, min(explore.K_MAX, 12 + 4 + 8 - 1) + 1)]
+    assert list(metrics["kmeans_curve"]["inertia"]) == list(curve)
+    best_k = metrics["kmeans"]["k"]
+    assert isinstance(best_k, int) and curve[str(best_k)] == max(curve.values())
+    assert metrics["kmeans"]["silhouette"] == curve[str(best_k)]
     report = (out / "report.md").read_text()
     assert "## Answer" in report and "image AUROC" in report
     assert "![t-SNE](tsne.png)" in report
+    assert f"| k / clusters | {best_k} | {metrics['dbscan']['n_clusters']} |" in report
 
 
 def test_missing_weights_file_fails_cleanly(tiny_mvtec: Path, tmp_path: Path) -> None:

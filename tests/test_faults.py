@@ -377,7 +377,7 @@ def test_a_full_disk_loses_no_verdict_and_leaves_no_truncated_file(tmp_path, tin
 
 def test_an_image_the_bundle_cannot_judge_is_stored_as_a_failure(tmp_path, caplog):
     from engine.bundle import InputLimits
-    from tests.tiny_bundle import make_tiny_bundle
+    from training.tiny_bundle import make_tiny_bundle
 
     limits = InputLimits(32, 32, 128, 128, colour=True, trained_size="48×48")
     bundle = make_tiny_bundle(tmp_path / "bundle", input_limits=limits)

@@ -6,6 +6,7 @@ user's own settings are never touched.
 
 import csv
 import dataclasses
+import itertools
 import json
 import subprocess
 import sys
@@ -139,12 +140,25 @@ def test_threshold_change_updates_the_verdict_on_screen(qtbot, window, tmp_path)
     dialog.min_area.setValue(1000)  # larger than the 16x16 blob
     assert window.verdict.banner.verdict == "OK"
     assert window.thresholds.min_defect_area_px == 1000
-    assert window.station.active.thresholds == window.thresholds  # next parts use them too
     assert window.view.grab().toImage() != before  # the overlay was redrawn without the mask
+
+    # the next part, the same defect, is judged with them while the dialog is still open
+    cv2.imwrite(str(tmp_path / "two.png"), part(defect=True))
+    run_to_end(qtbot, window, tmp_path / "two.png")
+    assert window.current.frame.id == "two.png" and window.verdict.banner.verdict == "OK"
+    assert window.current.result.thresholds.min_defect_area_px == 1000
+    two = window.results.records()[-1]
+    assert (two.frame_id, two.verdict, two.threshold) == ("two.png", "OK", pytest.approx(0.999))
+    assert two.region_count == 0
 
     dialog.reject()  # cancel restores the bundle's thresholds and the NG verdict
     assert window.verdict.banner.verdict == "NG"
     assert window.thresholds.min_defect_area_px == 4
+    cv2.imwrite(str(tmp_path / "three.png"), part(defect=True))
+    run_to_end(qtbot, window, tmp_path / "three.png")  # and so does the next part
+    three = window.results.records()[-1]
+    assert (three.frame_id, three.verdict, three.threshold) == ("three.png", "NG", 0.8)
+    assert window.current.result.thresholds.min_defect_area_px == 4
 
 
 def test_accepted_thresholds_persist_for_the_bundle(qtbot, qsettings, tiny_bundle, tmp_path):
@@ -160,7 +174,7 @@ def test_accepted_thresholds_persist_for_the_bundle(qtbot, qsettings, tiny_bundl
 
 
 def test_settings_switch_bundle_provider_and_output(qtbot, window, tmp_path):
-    from tests.tiny_bundle import make_tiny_bundle
+    from training.tiny_bundle import make_tiny_bundle
 
     seg_only = make_tiny_bundle(tmp_path / "seg_only", anomaly=False)
     old_inspector = window.inspector
@@ -410,13 +424,30 @@ def test_overlay_mode_redraws_the_current_image(qtbot, window, tmp_path):
     image = tmp_path / "one.png"
     cv2.imwrite(str(image), part(defect=True))
     run_to_end(qtbot, window, image)
+    from engine.overlay import MODES, render_overlay
+    from gui.image_view import bgr_to_qimage
+
+    frame, result = window.current.frame.image, window.current.result
     shown = {}
-    for index in range(window.mode_box.count()):
+    for index in [*range(1, window.mode_box.count()), 0]:  # each change of mode, the first last
         window.mode_box.setCurrentIndex(index)
-        shown[window.mode_box.currentData()] = window.current.overlay
-    assert shown["none"] != shown["mask"] != shown["heatmap"]
+        mode = window.mode_box.currentData()
+        opacity = window.display.opacity
+        assert window.current.overlay == bgr_to_qimage(
+            render_overlay(frame, result, mode, opacity, banner=False)
+        ), mode
+        shown[mode] = window.current.overlay
+    assert sorted(shown) == sorted(MODES)
+    for a, b in itertools.combinations(MODES, 2):
+        assert shown[a] != shown[b], (a, b)
+    assert shown["none"] == bgr_to_qimage(frame)  # the image as it is
     window.opacity.setValue(100)
     assert window.station.display.opacity == 1.0
+    mode = window.mode_box.currentData()
+    assert window.current.overlay == bgr_to_qimage(
+        render_overlay(frame, result, mode, 1.0, banner=False)
+    )
+    assert window.current.overlay != shown[mode]  # redrawn at the new opacity
 
 
 def test_a_bundle_that_fails_to_load_is_shown_and_logged(qtbot, qsettings, tiny_bundle, tmp_path):
@@ -439,7 +470,7 @@ def test_a_bundle_that_fails_to_load_is_shown_and_logged(qtbot, qsettings, tiny_
 
 
 def test_a_new_bundle_that_fails_to_load_keeps_the_one_in_use(qtbot, window, tmp_path):
-    from tests.tiny_bundle import make_tiny_bundle
+    from training.tiny_bundle import make_tiny_bundle
 
     broken = make_tiny_bundle(tmp_path / "broken")
     (broken / "manifest.json").write_text("{ not json", encoding="utf-8")
@@ -646,7 +677,7 @@ def test_recipes_from_the_recipe_file_switch_bundle_and_thresholds(
     qtbot, qsettings, tiny_bundle, tmp_path
 ):
     from engine.recipes import load_recipes
-    from tests.tiny_bundle import make_tiny_bundle
+    from training.tiny_bundle import make_tiny_bundle
 
     make_tiny_bundle(tmp_path / "anomaly_only", segmentation=False)
     recipes = tmp_path / "recipes.toml"

@@ -32,7 +32,7 @@ from tests.test_gui import (
     run_to_end,
     write_parts,
 )
-from tests.tiny_bundle import make_tiny_bundle
+from training.tiny_bundle import make_tiny_bundle
 
 JOIN_S = 5.0  # a path check that takes longer has opened what it must only look at
 HANG_S = 120  # a test still running then is hung (a dialog reading /proc/kmsg): end it loudly

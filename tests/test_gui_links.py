@@ -4,10 +4,11 @@ mode, the results also go to a real MQTT broker, and the status bar shows both l
 import pytest
 from PySide6.QtCore import QSettings
 
+from bench.mosquitto import free_port
 from engine.line.modbus_map import Coil
 from gui.main_window import MainWindow
 from gui.settings import StationSettings
-from tests.mosquitto import free_port, mosquitto_broker
+from tests.mosquitto import mosquitto_broker
 from tests.test_gui import RUN_TIMEOUT_MS, write_parts
 from tests.test_modbus import Plc
 from tests.test_mqtt import Observer

@@ -10,7 +10,7 @@ import pytest
 from engine.bundle import load_bundle
 from engine.imageio import ImageReadError
 from engine.inspector import Inspector, decide
-from engine.providers import ProviderError, choose_providers
+from engine.providers import PREFERENCE, ProviderError, choose_providers
 from engine.result import Verdict
 
 
@@ -109,7 +109,7 @@ def test_unreadable_file_names_the_file(inspector: Inspector, tmp_path: Path) ->
 
 
 def test_single_model_bundles(tmp_path: Path) -> None:
-    from tests.tiny_bundle import make_tiny_bundle
+    from training.tiny_bundle import make_tiny_bundle
 
     seg_only = Inspector(load_bundle(make_tiny_bundle(tmp_path / "s", anomaly=False)))
     result = seg_only.inspect(_with_defect(_part()))
@@ -121,8 +121,39 @@ def test_single_model_bundles(tmp_path: Path) -> None:
 
 
 def test_providers_really_in_use_are_reported(inspector: Inspector) -> None:
-    assert inspector.providers["segmentation"][-1] == "CPUExecutionProvider"
-    assert inspector.main_provider in {"CPU", "CUDA", "Dml", "CoreML"}
+    import onnxruntime as ort
+
+    # a session of the same model opened with the same request uses these providers
+    for role in ("segmentation", "anomaly"):
+        session = ort.InferenceSession(
+            inspector.bundle.model_bytes[role], providers=choose_providers()
+        )
+        assert inspector.providers[role] == session.get_providers(), role
+    first = inspector.providers["segmentation"][0]
+    assert inspector.main_provider == first.removesuffix("ExecutionProvider")
+
+
+@pytest.mark.filterwarnings("ignore:Specified provider:UserWarning")
+def test_a_provider_onnxruntime_falls_back_from_is_not_reported(
+    monkeypatch: pytest.MonkeyPatch, tiny_bundle: Path
+) -> None:
+    """onnxruntime quietly drops a requested provider it cannot use: the report shows what the
+    sessions run on, not what was asked for."""
+    import onnxruntime as ort
+
+    import engine.inspector
+
+    missing = [p for p in PREFERENCE if p not in ort.get_available_providers()]
+    if not missing:
+        pytest.skip("this onnxruntime has every provider; nothing to fall back from")
+    asked = [missing[0], "CPUExecutionProvider"]
+    monkeypatch.setattr(engine.inspector, "choose_providers", lambda override=None: asked)
+    inspector = Inspector(load_bundle(tiny_bundle))
+    assert inspector.providers == {
+        "segmentation": ["CPUExecutionProvider"],
+        "anomaly": ["CPUExecutionProvider"],
+    }
+    assert inspector.main_provider == "CPU"
 
 
 def test_provider_override(monkeypatch: pytest.MonkeyPatch, tiny_bundle: Path) -> None:
@@ -154,3 +185,20 @@ def test_specks_below_the_minimum_area_are_erased_and_large_regions_kept() -> No
     kept, regions = _regions(mask, 20, "segmentation")
     assert [r.bbox for r in regions] == [(51, 100, 199, 50)]
     assert kept.sum() == regions[0].area_px == 199 * 50
+
+
+def test_check_session_io_compares_a_session_with_its_manifest_entry(tiny_bundle: Path) -> None:
+    import onnxruntime as ort
+
+    from engine.bundle import BundleError
+    from engine.inspector import check_session_io
+
+    bundle = load_bundle(tiny_bundle)
+    cpu = ["CPUExecutionProvider"]
+    session = ort.InferenceSession(bundle.model_bytes["anomaly"], providers=cpu)
+    spec = bundle.anomaly.input
+    check_session_io(session, "anomaly", spec, ["anomaly_map", "score"], "a.onnx")
+    with pytest.raises(BundleError, match=r"^a.onnx: models.anomaly output 'heat' is not in"):
+        check_session_io(session, "anomaly", spec, ["heat"], "a.onnx")
+    with pytest.raises(BundleError, match=r"'models.anomaly.input.width' is 64 but the ONNX"):
+        check_session_io(session, "anomaly", dataclasses.replace(spec, width=64), [], "a.onnx")

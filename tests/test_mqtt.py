@@ -1,4 +1,4 @@
-"""The MQTT link (engine.line.mqtt) against a real mosquitto broker (tests/mosquitto.py), with a
+"""The MQTT link (engine.line.mqtt) against a real mosquitto broker (bench/mosquitto.py), with a
 real paho client playing the consumer: result messages of parts through a real Station (tiny
 bundle, software triggers on a folder), the retained status and the last will of a killed
 process, commands, and store and forward through a broker killed halfway through 50 parts.
@@ -22,6 +22,7 @@ import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from bench.mosquitto import Mosquitto
 from engine.events import ResultReady
 from engine.line.mqtt import (
     MqttConfig,
@@ -35,7 +36,7 @@ from engine.recipes import Recipe, RecipeBook
 from engine.recorder import open_store
 from engine.station import Station
 from engine.store import ResultStore
-from tests.mosquitto import Mosquitto, mosquitto_broker
+from tests.mosquitto import mosquitto_broker
 from tests.parts import write_parts
 from tests.waiting import wait_until
 

@@ -38,8 +38,8 @@ from engine.recorder import open_store
 from engine.station import Station
 from engine.vision_states import VisionState
 from tests.parts import write_parts
-from tests.tiny_bundle import make_tiny_bundle
 from tests.waiting import wait_until
+from training.tiny_bundle import make_tiny_bundle
 
 REPO = Path(__file__).resolve().parents[1]
 MV = "http://opcfoundation.org/UA/MachineVision"

@@ -8,7 +8,7 @@ from engine.bundle import load_bundle
 from engine.inspector import Inspector
 from engine.recipes import Recipe, RecipeBook, RecipeError, load_recipes, save_recipes
 from engine.result import Thresholds
-from tests.tiny_bundle import make_tiny_bundle
+from training.tiny_bundle import make_tiny_bundle
 
 GOOD = """
 default = "nut"

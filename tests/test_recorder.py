@@ -17,7 +17,7 @@ from engine.recorder import Recorder, open_store
 from engine.result import InspectionResult, Verdict
 from engine.sources import Frame, source_key
 from engine.store import ERROR, ResultStore
-from tests.tiny_bundle import make_tiny_bundle
+from training.tiny_bundle import make_tiny_bundle
 
 
 def _part(ng: bool) -> np.ndarray:

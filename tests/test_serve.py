@@ -26,7 +26,7 @@ from engine.serve import ProtocolError, main, parse_line, read_lines, serve
 from engine.service_config import ConfigError, Overrides, load_config
 from engine.store import ResultStore
 from tests.parts import part, write_parts, write_video
-from tests.tiny_bundle import make_tiny_bundle
+from training.tiny_bundle import make_tiny_bundle
 
 REPO = Path(__file__).resolve().parents[1]
 TIMEOUT_S = 20  # any one wait for the service; the tests take a second or two each

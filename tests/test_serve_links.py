@@ -9,13 +9,14 @@ import sys
 
 import pytest
 
+from bench.mosquitto import free_port
 from engine.line.modbus_map import Coil, Discrete
-from tests.mosquitto import free_port, mosquitto_broker
+from tests.mosquitto import mosquitto_broker
 from tests.parts import write_parts
 from tests.test_modbus import Plc
 from tests.test_mqtt import Observer
 from tests.test_serve import REPO, _basic, _Service
-from tests.tiny_bundle import make_tiny_bundle
+from training.tiny_bundle import make_tiny_bundle
 
 
 @pytest.fixture()

@@ -37,8 +37,8 @@ from engine.sources import CameraSource, SourceError, VideoFileSource, source_ke
 from engine.station import Station, TriggerMode
 from engine.vision_states import TRANSITIONS, TransitionError, VisionState
 from tests.parts import make_folder, part, write_video
-from tests.tiny_bundle import make_tiny_bundle
 from tests.waiting import wait_until
+from training.tiny_bundle import make_tiny_bundle
 
 S = VisionState
 REPO = Path(__file__).resolve().parents[1]

@@ -6,10 +6,12 @@ import json
 from collections import Counter
 from pathlib import Path
 
+import cv2
 import numpy as np
 import onnxruntime as ort
 import pytest
 import torch
+from sklearn.metrics import roc_auc_score
 
 from engine.bundle import load_bundle
 from engine.imageio import read_image
@@ -19,6 +21,9 @@ from training import train_unet
 from training.evaluate_segmentation import evaluate_segmentation
 from training.mvtec import list_samples
 from training.split import SUBSETS, kfold_splits, make_split, subset
+from training.unet_config import TrainConfig
+from training.unet_fit import stalled
+from training.unet_losses import soft_dice_loss
 
 TINY_TRAINING = [
     "--epochs", "3", "--size", "64", "--depth", "3", "--base-width", "8", "--val-every", "1",
@@ -132,20 +137,20 @@ def test_per_image_dice_weighs_a_missed_small_defect_like_a_large_one() -> None:
     logits = torch.where(target > 0, 20.0, -20.0)
     logits[1] = -20.0  # the scratch is missed
     logits[2, 0, 0, 0] = 20.0  # one false pixel on the good image
-    pooled = train_unet.soft_dice_loss(logits, target, "batch")
-    per_image = train_unet.soft_dice_loss(logits, target, "image")
+    pooled = soft_dice_loss(logits, target, "batch")
+    per_image = soft_dice_loss(logits, target, "image")
     assert pooled < 0.02  # the scratch's 8 pixels vanish among the flip's 784
     assert per_image == pytest.approx(0.5, abs=0.06)  # one of two defective images missed
-    good_only = train_unet.soft_dice_loss(logits[2:], target[2:], "image")
+    good_only = soft_dice_loss(logits[2:], target[2:], "image")
     assert float(good_only) == 0.0  # good images are left to the BCE term
 
 
 def test_early_stopping_is_off_by_default_and_waits_for_the_second_half() -> None:
-    default = train_unet.TrainConfig().patience
-    assert not train_unet.stalled(default, spent=0.9, epochs_since_best=200)
-    assert not train_unet.stalled(30, spent=0.4, epochs_since_best=100)  # first half: noise
-    assert not train_unet.stalled(30, spent=0.6, epochs_since_best=30)
-    assert train_unet.stalled(30, spent=0.6, epochs_since_best=31)
+    default = TrainConfig().patience
+    assert not stalled(default, spent=0.9, epochs_since_best=200)
+    assert not stalled(30, spent=0.4, epochs_since_best=100)  # first half: noise
+    assert not stalled(30, spent=0.6, epochs_since_best=30)
+    assert stalled(30, spent=0.6, epochs_since_best=31)
 
 
 def test_seeded_runs_repeat_and_resume_continues(tiny_mvtec: Path, tmp_path: Path) -> None:
@@ -178,13 +183,131 @@ def test_evaluation_reports_per_type_metrics_and_gallery(
     ]
     assert set(summary["per_type"]) == {"scratch", "spot"}
     assert summary["n_defective"] + summary["n_good"] == len(split["test"])
-    for key in ("dice_mean", "iou_mean", "image_recall", "false_reject_rate", "pixel_auroc"):
-        assert 0.0 <= summary[key] <= 1.0
     report = json.loads((tmp_path / "report" / "metrics.json").read_text())
-    assert [row["image"] for row in report["images"]] == split["test"]
+    rows = report["images"]
+    assert [row["image"] for row in rows] == split["test"]
+    assert {k: v for k, v in report.items() if k != "images"} == summary
+
+    # each row again, from the station's Inspector and the ground-truth mask file
+    inspector = Inspector(load_bundle(trained_bundle))
+    pixels, truths = [], []
+    for row in rows:
+        image = read_image(tiny_mvtec / row["image"])
+        result = inspector.inspect(image, full_resolution=True)
+        name = Path(row["image"])
+        defect_type = name.parent.name
+        truth = np.zeros(image.shape[:2], bool)
+        if defect_type != "good":
+            mask = read_image(tiny_mvtec / "ground_truth" / defect_type / f"{name.stem}_mask.png")
+            truth = (mask.max(axis=2) if mask.ndim == 3 else mask) > 0
+        predicted = result.mask if result.mask is not None else np.zeros_like(truth)
+        both, either = int((predicted & truth).sum()), int((predicted | truth).sum())
+        segmentation = [r for r in result.regions if r.source == "segmentation"]
+        assert row["defect_type"] == defect_type
+        assert row["dice"] == pytest.approx(2 * both / (both + either) if either else 1.0), row
+        assert row["iou"] == pytest.approx(both / either if either else 1.0), row
+        assert row["flagged_by_segmentation"] == bool(segmentation), row
+        assert row["largest_region_px"] == max((r.area_px for r in segmentation), default=0)
+        assert row["station_verdict"] == result.verdict.value, row
+        pixels.append(result.probability.ravel())
+        truths.append(truth.ravel())
+
+    # the summary, from the rows: Dice, IoU and recall per type, their means, image rates
+    defective = [r for r in rows if r["defect_type"] != "good"]
+    good = [r for r in rows if r["defect_type"] == "good"]
+    assert (summary["n_defective"], summary["n_good"]) == (len(defective), len(good))
+    for defect_type, stats in summary["per_type"].items():
+        own = [r for r in defective if r["defect_type"] == defect_type]
+        assert stats["n"] == len(own) == 1  # the split holds one of each type out
+        assert stats["dice"] == pytest.approx(np.mean([r["dice"] for r in own]))
+        assert stats["iou"] == pytest.approx(np.mean([r["iou"] for r in own]))
+        assert stats["recall"] == np.mean([r["flagged_by_segmentation"] for r in own])
+    per_type = summary["per_type"].values()
+    assert summary["dice_mean"] == pytest.approx(np.mean([t["dice"] for t in per_type]))
+    assert summary["iou_mean"] == pytest.approx(np.mean([t["iou"] for t in per_type]))
+    flagged = [r["flagged_by_segmentation"] for r in defective]
+    assert summary["image_recall"] == np.mean(flagged)
+    assert summary["false_reject_rate"] == np.mean([r["flagged_by_segmentation"] for r in good])
+    assert summary["station_recall"] == np.mean([r["station_verdict"] == "NG" for r in defective])
+    assert summary["pixel_auroc"] == pytest.approx(
+        roc_auc_score(np.concatenate(truths), np.concatenate(pixels)), abs=1e-4
+    )
     gallery = sorted((tmp_path / "report" / "gallery").glob("*.png"))
     assert len(gallery) == len(split["test"])
     assert read_image(gallery[0]).shape[1] == 3 * read_image(gallery[0]).shape[0]
+
+
+def _known_case(root: Path) -> list[str]:
+    """A category of 64x64 images whose Dice, IoU and verdicts under the tiny bundle's pixel
+    rules (segmentation: bright pixels; anomaly: any saturated channel) are known by hand."""
+    cat = root / "widget"
+    images = {  # name: (image rectangles (rows, cols, BGR), truth rectangles)
+        "test/good/000.png": ([], []),
+        "test/good/001.png": ([(slice(40, 48), slice(40, 48), (250, 250, 250))], []),
+        # 512 px found, 512 px true, 256 of them both: Dice 0.5, IoU 1/3
+        "test/spot/000.png": (
+            [(slice(16, 48), slice(16, 32), (250, 250, 250))],
+            [(slice(16, 48), slice(24, 40))],
+        ),
+        # pure red is not bright (missed by segmentation) but saturated (NG by the anomaly model)
+        "test/scratch/000.png": (
+            [(slice(8, 24), slice(8, 40), (0, 0, 255))],
+            [(slice(8, 24), slice(8, 40))],
+        ),
+        "train/good/000.png": ([], []),
+    }
+    for name, (drawn, true) in images.items():
+        image = np.full((64, 64, 3), 60, np.uint8)
+        for rows, cols, colour in drawn:
+            image[rows, cols] = colour
+        (cat / name).parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(cat / name), image)
+        if true:
+            mask = np.zeros((64, 64), np.uint8)
+            for rows, cols in true:
+                mask[rows, cols] = 255
+            mask_path = (
+                cat / "ground_truth" / Path(name).parent.name / f"{Path(name).stem}_mask.png"
+            )
+            mask_path.parent.mkdir(parents=True, exist_ok=True)
+            cv2.imwrite(str(mask_path), mask)
+    return [name for name in images if name.startswith("test/")]
+
+
+def test_evaluation_metrics_on_a_known_case(tiny_bundle: Path, tmp_path: Path) -> None:
+    tested = _known_case(tmp_path / "data")
+    manifest_path = tiny_bundle / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest["models"]["segmentation"]["training"] = {"dataset": {"split": {"test": tested}}}
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+
+    summary = evaluate_segmentation(tiny_bundle, tmp_path / "data", "widget", tmp_path / "report")
+    rows = {
+        row["image"]: row
+        for row in json.loads((tmp_path / "report" / "metrics.json").read_text())["images"]
+    }
+    expected = {  # image: (dice, iou, flagged by segmentation, station verdict, largest region)
+        "test/good/000.png": (1.0, 1.0, False, "OK", 0),
+        "test/good/001.png": (0.0, 0.0, True, "NG", 64),
+        "test/spot/000.png": (0.5, 1 / 3, True, "NG", 512),
+        "test/scratch/000.png": (0.0, 0.0, False, "NG", 0),
+    }
+    for image, (dice, iou, flagged, verdict, largest) in expected.items():
+        row = rows[image]
+        assert row["dice"] == pytest.approx(dice) and row["iou"] == pytest.approx(iou), row
+        assert row["flagged_by_segmentation"] is flagged and row["station_verdict"] == verdict
+        assert row["largest_region_px"] == largest, row
+    assert summary["per_type"] == {
+        "scratch": {"n": 1, "dice": 0.0, "iou": 0.0, "recall": 0.0},
+        "spot": {"n": 1, "dice": 0.5, "iou": pytest.approx(1 / 3), "recall": 1.0},
+    }
+    assert (summary["n_defective"], summary["n_good"]) == (2, 2)
+    assert summary["dice_mean"] == 0.25  # over defect types: good images do not count
+    assert summary["iou_mean"] == pytest.approx(1 / 6)
+    assert summary["image_recall"] == 0.5 and summary["false_reject_rate"] == 0.5
+    assert summary["station_recall"] == 1.0 and summary["station_false_reject_rate"] == 0.5
+    # pixel AUROC is recomputed exactly in the test above; here: better than chance, not perfect
+    assert 0.5 < summary["pixel_auroc"] < 1.0
 
 
 def test_subset_names_images_missing_from_the_dataset(tiny_mvtec: Path) -> None:
@@ -198,7 +321,7 @@ def test_subset_names_images_missing_from_the_dataset(tiny_mvtec: Path) -> None:
 def test_cross_validation_trains_and_scores_every_fold(tiny_mvtec: Path, tmp_path: Path) -> None:
     from training.evaluate_segmentation import cross_validate
 
-    config = train_unet.TrainConfig(
+    config = TrainConfig(
         epochs=1, size=64, depth=3, base_width=8, val_every=1, precision="fp32", time_limit_min=0
     )
     alone = cross_validate(
@@ -232,7 +355,7 @@ def test_cross_validation_keeps_finished_folds_and_refuses_another_recipe(
 ) -> None:
     from training.evaluate_segmentation import cross_validate
 
-    config = train_unet.TrainConfig(
+    config = TrainConfig(
         epochs=1, size=64, depth=3, base_width=8, val_every=1, precision="fp32", time_limit_min=0
     )
     first = cross_validate(config, tiny_mvtec.parent, tiny_mvtec.name, tmp_path, folds=2)

@@ -26,15 +26,16 @@ from tqdm import tqdm
 from engine.bundle import load_bundle
 from engine.imageio import read_image, write_image
 from engine.inspector import Inspector
-from engine.overlay import render_overlay
-from engine.result import InspectionResult, Verdict
+from engine.result import Verdict
 from training.anomaly_metrics import aupro, auroc, f1_at, pro_curve, roc_points
+from training.gallery import GalleryStyle, gallery_row
 from training.mvtec import GOOD, DatasetError, Sample, category_dir, list_samples
+from training.seg_data import truth_mask
 
 log = logging.getLogger(__name__)
 
 EVAL_SIDE = 256
-PANEL = 240
+GALLERY = GalleryStyle("heatmap", "anomaly heat map", side=240, font_scale=0.45, antialias=False)
 GALLERY_PER_TYPE = 3
 
 
@@ -59,46 +60,11 @@ class Collected:
         return np.array([s.defect_type for s in self.samples])
 
 
-def _truth(sample: Sample, shape: tuple[int, int]) -> np.ndarray:
-    if sample.mask is None:
-        return np.zeros(shape, bool)
-    mask = read_image(sample.mask)
-    mask = (mask.max(axis=2) if mask.ndim == 3 else mask) > 0
-    if mask.shape != shape:
-        raise DatasetError(f"{sample.mask}: mask is {mask.shape}, image is {shape}")
-    return mask
-
-
 def _eval_size(shape: tuple[int, int]) -> tuple[int, int]:
     """(width, height) with the longer side EVAL_SIDE."""
     height, width = shape
     factor = EVAL_SIDE / max(height, width)
     return max(1, round(width * factor)), max(1, round(height * factor))
-
-
-def _label(panel: np.ndarray, text: str) -> np.ndarray:
-    cv2.putText(
-        panel, text, (6, panel.shape[0] - 8), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1
-    )
-    return panel
-
-
-def _gallery_row(image: np.ndarray, truth: np.ndarray, result: InspectionResult, caption: str):
-    """image | ground truth | heat map with anomaly regions, drawn by the engine."""
-    truth_view = dataclasses.replace(
-        result, mask=truth, regions=[], verdict=Verdict.NG if truth.any() else Verdict.OK
-    )
-    panels = [
-        (render_overlay(image, result, mode="none"), caption),
-        (render_overlay(image, truth_view, mode="mask", banner=False), "ground truth"),
-        (render_overlay(image, result, mode="heatmap"), "anomaly heat map"),
-    ]
-    return np.hstack(
-        [
-            _label(cv2.resize(p, (PANEL, PANEL), interpolation=cv2.INTER_AREA), text)
-            for p, text in panels
-        ]
-    )
 
 
 def collect(inspector: Inspector, samples: list[Sample], gallery_dir: Path) -> Collected:
@@ -109,7 +75,7 @@ def collect(inspector: Inspector, samples: list[Sample], gallery_dir: Path) -> C
     for sample in tqdm(samples, desc="evaluate anomaly", unit="image", leave=False):
         image = read_image(sample.image)
         result = inspector.inspect(image)
-        truth = _truth(sample, image.shape[:2])
+        truth = truth_mask(sample, image.shape[:2])
         size = _eval_size(image.shape[:2])
         maps.append(cv2.resize(result.anomaly_map, size, interpolation=cv2.INTER_AREA))
         masks.append(cv2.resize(truth.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0.5)
@@ -120,7 +86,7 @@ def collect(inspector: Inspector, samples: list[Sample], gallery_dir: Path) -> C
         if shown[sample.defect_type] < GALLERY_PER_TYPE:
             shown[sample.defect_type] += 1
             caption = f"{sample.defect_type}/{sample.image.name} {result.anomaly_score:.3g}"
-            rows.append(_gallery_row(image, truth, result, caption))
+            rows.append(gallery_row(image, truth, result, caption, GALLERY))
     gallery_dir.mkdir(parents=True, exist_ok=True)
     if rows:
         write_image(gallery_dir / "gallery.png", np.vstack(rows))

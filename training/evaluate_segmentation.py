@@ -20,23 +20,28 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 from tqdm import tqdm
 
 from engine.bundle import BundleError, load_bundle
 from engine.imageio import ImageReadError, read_image, write_image
 from engine.inspector import Inspector
-from engine.overlay import render_overlay
-from engine.result import InspectionResult, Verdict
-from training.mvtec import DatasetError, category_dir, default_root, list_samples
+from training.config_options import config_from_args
+from training.gallery import GalleryStyle, gallery_row
+from training.mvtec import (
+    DatasetError,
+    add_data_argument,
+    category_dir,
+    default_root,
+    list_samples,
+)
 from training.seg_data import truth_mask
 from training.seg_metrics import BinnedAuroc, overlap_scores
 from training.split import kfold_splits, subset
 
 log = logging.getLogger(__name__)
 
-GALLERY_PANEL = 320  # pixels per side of each gallery panel
+GALLERY = GalleryStyle("mask", "prediction", side=320, font_scale=0.5, antialias=True)
 
 
 @dataclass(frozen=True)
@@ -50,38 +55,6 @@ class ImageScore:
     flagged_by_segmentation: bool
     station_verdict: str
     largest_region_px: int
-
-
-def _label(panel: np.ndarray, text: str) -> np.ndarray:
-    cv2.putText(
-        panel,
-        text,
-        (6, panel.shape[0] - 8),
-        cv2.FONT_HERSHEY_SIMPLEX,
-        0.5,
-        (255, 255, 255),
-        1,
-        cv2.LINE_AA,
-    )
-    return panel
-
-
-def gallery_row(
-    image: np.ndarray, truth: np.ndarray, result: InspectionResult, caption: str
-) -> np.ndarray:
-    """image | ground truth | prediction, each drawn by the engine's overlay renderer."""
-    truth_view = dataclasses.replace(
-        result, mask=truth, regions=[], verdict=Verdict.NG if truth.any() else Verdict.OK
-    )
-    panels = [
-        render_overlay(image, result, mode="none"),
-        render_overlay(image, truth_view, mode="mask", banner=False),
-        render_overlay(image, result, mode="mask"),
-    ]
-    size = (GALLERY_PANEL, GALLERY_PANEL)
-    resized = [cv2.resize(p, size, interpolation=cv2.INTER_AREA) for p in panels]
-    titles = [caption, "ground truth", "prediction"]
-    return np.hstack([_label(p, t) for p, t in zip(resized, titles, strict=True)])
 
 
 def _summary(scores: list[ImageScore], auroc: BinnedAuroc) -> dict[str, Any]:
@@ -179,7 +152,7 @@ def evaluate_segmentation(
         if gallery:
             caption = f"{score.image}  Dice {dice:.2f}"
             name = Path(score.image).with_suffix(".png").as_posix().replace("/", "_")
-            write_image(gallery_dir / name, gallery_row(image, truth, result, caption))
+            write_image(gallery_dir / name, gallery_row(image, truth, result, caption, GALLERY))
     summary = {
         "split": subset_name,
         "bundle": bundle.name,
@@ -211,7 +184,7 @@ def _fold_checkpoint(path: Path, config: Any) -> dict | None:
     """
     if not path.exists():
         return None
-    from training.train_unet import load_checkpoint
+    from training.unet_fit import load_checkpoint
 
     checkpoint = load_checkpoint(path)
     wanted = dataclasses.asdict(config)
@@ -245,7 +218,7 @@ def cross_validate(
 ) -> dict[str, Any]:
     """Retrain one bundle per stratified fold and evaluate each on its own test fold.
 
-    `config` is a `training.train_unet.TrainConfig`. Writes `out_dir/fold_<i>/` (bundle,
+    `config` is a `training.unet_config.TrainConfig`. Writes `out_dir/fold_<i>/` (bundle,
     checkpoints, report) and `out_dir/kfold.json`; returns mean and standard deviation over
     folds of the mean Dice and of the image-level recall, with each fold's numbers. Run again
     on the same `out_dir`, it keeps the folds already evaluated and resumes an interrupted one
@@ -329,9 +302,9 @@ def cross_validate(
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options for evaluating one bundle, or for k-fold cross-validation (--kfold)."""
-    from training.train_unet import add_config_arguments, add_data_arguments
+    from training.unet_config import add_config_arguments
 
-    add_data_arguments(parser)
+    add_data_argument(parser)
     parser.add_argument(
         "--category",
         default=None,
@@ -394,13 +367,14 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         if args.kfold:
-            from training.train_unet import ParityError, config_from_args
+            from training.onnx_export import ParityError
+            from training.unet_config import TrainConfig
 
             if not args.category:
                 raise DatasetError("--kfold needs --category")
             try:
                 report = cross_validate(
-                    config_from_args(args),
+                    config_from_args(TrainConfig, args),
                     data_root,
                     args.category,
                     args.report,

@@ -34,8 +34,9 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score, s
 
 from engine.imageio import ImageReadError
 from training.anomaly_metrics import auroc
-from training.backbone import WEIGHTS_HELP, BackboneWeightsError, VGGTaps
+from training.backbone import BackboneWeightsError, VGGTaps
 from training.clustering import fit_global_model, global_scores, kdistance_eps, standardise
+from training.config_options import add_config_options
 from training.features import extract, global_descriptor
 from training.mvtec import (
     DatasetError,
@@ -350,8 +351,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_data_argument(parser)
     parser.add_argument("--category", required=True, help="category folder under --data")
     parser.add_argument("--out", type=Path, required=True, help="report folder to write")
-    parser.add_argument("--backbone-weights", default="imagenet", help=WEIGHTS_HELP)
-    parser.add_argument("--size", type=int, default=AnomalyConfig().size, help="input size")
+    add_config_options(parser, AnomalyConfig, only=("backbone_weights", "size"))
     parser.add_argument("--seed", type=int, default=0, help="(default %(default)s)")
 
 

@@ -58,3 +58,19 @@ def parity_max_abs_diff(
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     got = session.run(None, {session.get_inputs()[0].name: batch.cpu().numpy()})
     return max(float(np.max(np.abs(e.numpy() - g))) for e, g in zip(expected, got, strict=True))
+
+
+class ParityError(RuntimeError):
+    """The exported ONNX model disagrees with torch by more than the allowed difference."""
+
+
+def check_parity(
+    model: torch.nn.Module, onnx_path: Path | str, batch: torch.Tensor, limit: float
+) -> float:
+    """`parity_max_abs_diff` of the export at `onnx_path`; raises ParityError above `limit`."""
+    parity = parity_max_abs_diff(model, onnx_path, batch)
+    if parity > limit:
+        raise ParityError(
+            f"{onnx_path}: torch and onnxruntime differ by {parity:.2e} (limit {limit:.0e})"
+        )
+    return parity

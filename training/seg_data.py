@@ -39,13 +39,6 @@ def input_spec(size: int, name: str = "image") -> InputSpec:
     )
 
 
-def input_block(spec: InputSpec) -> dict:
-    """The manifest's `input` object for `spec`."""
-    block = dataclasses.asdict(spec)
-    block["mean"], block["std"] = list(spec.mean), list(spec.std)
-    return block
-
-
 @dataclass(frozen=True)
 class AugmentConfig:
     """Random changes applied to each training image; the defaults suit parts on a turntable.

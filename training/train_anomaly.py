@@ -20,7 +20,6 @@ import tempfile
 import time
 import warnings
 from dataclasses import asdict, dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ from engine.inspector import Inspector
 from training.anomaly_model import AnomalyGraph, greedy_coreset
 from training.backbone import WEIGHTS_HELP, BackboneWeightsError, VGGTaps
 from training.clustering import fit_global_model
+from training.config_options import add_config_options, config_from_args, option
 from training.features import extract, global_descriptor, image_tensor, patch_embedding
 from training.input_limits import limits_from_images
 from training.mvtec import (
@@ -43,12 +43,12 @@ from training.mvtec import (
     category_dir,
     default_root,
     defect_types,
-    fingerprint,
     list_samples,
 )
-from training.onnx_export import export_onnx, parity_max_abs_diff
+from training.onnx_export import ParityError, check_parity, export_onnx
 from training.onnx_fp16 import round_to_fp16, store_initializers_fp16
-from training.seg_data import input_block, input_spec
+from training.provenance import provenance
+from training.seg_data import input_spec
 
 log = logging.getLogger(__name__)
 
@@ -66,10 +66,6 @@ GLOBAL_MEANING = (
 )
 
 
-class ParityError(RuntimeError):
-    """The exported ONNX graph disagrees with the torch model."""
-
-
 @dataclass(frozen=True)
 class AnomalyConfig:
     """Everything that decides the fitted model; recorded in the manifest.
@@ -79,17 +75,23 @@ class AnomalyConfig:
     raised pixel AUROC but cost AUPRO and image AUROC, so 1 cell.
     """
 
-    backbone_weights: str = "imagenet"
-    size: int = 256
+    backbone_weights: str = option("imagenet", WEIGHTS_HELP)
+    size: int = option(256, "model input size")
     taps: tuple[str, ...] = ("relu3_3", "relu4_3")
     smooth: int = 3
-    sigma: float = 1.0  # Gaussian blur of the map, in patch-grid cells (8 input pixels each)
-    coreset_fraction: float = 0.03
-    calibration_fraction: float = 0.2
-    false_reject_rate: float = 0.01
+    sigma: float = option(
+        1.0, "Gaussian blur of the anomaly map in patch-grid cells of 8 input pixels"
+    )
+    coreset_fraction: float = option(0.03, "share of good patch features kept in the memory bank")
+    calibration_fraction: float = option(
+        0.2, "share of train/good held back to calibrate thresholds"
+    )
+    false_reject_rate: float = option(
+        0.01, "share of good parts allowed to be rejected; sets the image threshold"
+    )
     global_variance: float = 0.99
     global_clusters: int = 0  # 0: chosen by silhouette on the fit images
-    seed: int = 0
+    seed: int = option(0, "seed of the calibration hold-back, the coreset and the clustering")
 
     @property
     def grid(self) -> int:
@@ -199,12 +201,7 @@ def export_graph(graph: AnomalyGraph, onnx_path: Path, parity_batch: torch.Tenso
             graph, torch.zeros(1, 3, size, size), onnx_path, INPUT_NAME, list(OUTPUTS.values())
         )
     store_initializers_fp16(onnx_path)
-    parity = parity_max_abs_diff(graph, onnx_path, parity_batch)
-    if parity > PARITY_LIMIT:
-        raise ParityError(
-            f"{onnx_path}: torch and onnxruntime differ by {parity:.2e} (limit {PARITY_LIMIT:.0e})"
-        )
-    return parity
+    return check_parity(graph, onnx_path, parity_batch, PARITY_LIMIT)
 
 
 def _anomaly_only(bundle: Bundle) -> Bundle:
@@ -243,13 +240,6 @@ def map_calibration(pixels: np.ndarray, threshold: float) -> dict[str, float]:
     high = low + 2 * max(threshold - low, 1e-6)
     region = float(np.quantile(pixels, 0.999))
     return {"low": low, "high": high, "map_threshold": min(region, threshold)}
-
-
-def _package_version() -> str:
-    try:
-        return metadata.version("inspection-station")
-    except metadata.PackageNotFoundError:
-        return "unknown (not installed)"
 
 
 def _weights_record(weights: str) -> dict[str, str]:
@@ -353,8 +343,12 @@ def _entry(
 ) -> dict[str, Any]:
     """The manifest entry with provisional thresholds (replaced after calibration)."""
     used = [s.image for s in fit_samples + held]
+    split = {
+        "fit": [s.relative(cat_dir) for s in fit_samples],
+        "calibration": [s.relative(cat_dir) for s in held],
+    }
     return {
-        "input": input_block(spec),
+        "input": spec.to_manifest(),
         "outputs": dict(OUTPUTS),
         "score_meaning": SCORE_MEANING,
         "global_score_meaning": GLOBAL_MEANING,
@@ -364,18 +358,7 @@ def _entry(
         "map_threshold": 1.0,
         "parity_max_abs_diff": parity,
         "training": {
-            "command": shlex.join(["station-train", *sys.argv[1:]]),
-            "package_version": _package_version(),
-            "torch_version": torch.__version__,
-            "dataset": {
-                "name": cat_dir.parent.name,
-                "category": cat_dir.name,
-                "fingerprint": fingerprint(used, cat_dir),
-                "split": {
-                    "fit": [s.relative(cat_dir) for s in fit_samples],
-                    "calibration": [s.relative(cat_dir) for s in held],
-                },
-            },
+            **provenance(shlex.join(["station-train", *sys.argv[1:]]), cat_dir, used, split),
             "config": asdict(config),
             "backbone": {"architecture": "vgg16", **_weights_record(config.backbone_weights)},
             "memory_bank_patches": bank_size,
@@ -385,57 +368,19 @@ def _entry(
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    defaults = AnomalyConfig()
+    """Options of `station-train anomaly`."""
     add_data_argument(parser)
     parser.add_argument("--category", required=True, help="category folder under --data")
     parser.add_argument(
         "--out", type=Path, required=True, help="bundle folder (a segmentation model in it is kept)"
     )
     parser.add_argument("--name", default=None, help="bundle name (default: CATEGORY-default)")
-    parser.add_argument("--backbone-weights", default=defaults.backbone_weights, help=WEIGHTS_HELP)
-    parser.add_argument(
-        "--false-reject-rate",
-        type=float,
-        default=defaults.false_reject_rate,
-        help="share of good parts allowed to be rejected; sets the image threshold "
-        "(default %(default)s)",
-    )
-    parser.add_argument(
-        "--calibration-fraction",
-        type=float,
-        default=defaults.calibration_fraction,
-        help="share of train/good held back to calibrate thresholds (default %(default)s)",
-    )
-    parser.add_argument(
-        "--size", type=int, default=defaults.size, help="model input size (default %(default)s)"
-    )
-    parser.add_argument(
-        "--coreset-fraction",
-        type=float,
-        default=defaults.coreset_fraction,
-        help="share of good patch features kept in the memory bank (default %(default)s)",
-    )
-    parser.add_argument(
-        "--sigma",
-        type=float,
-        default=defaults.sigma,
-        help="Gaussian blur of the anomaly map in patch-grid cells of 8 input pixels "
-        "(default %(default)s)",
-    )
-    parser.add_argument("--seed", type=int, default=defaults.seed, help="(default %(default)s)")
+    add_config_options(parser, AnomalyConfig)
 
 
 def run(args: argparse.Namespace) -> int:
     """`station-train anomaly`: returns the process exit code."""
-    config = AnomalyConfig(
-        backbone_weights=args.backbone_weights,
-        size=args.size,
-        sigma=args.sigma,
-        coreset_fraction=args.coreset_fraction,
-        calibration_fraction=args.calibration_fraction,
-        false_reject_rate=args.false_reject_rate,
-        seed=args.seed,
-    )
+    config = config_from_args(AnomalyConfig, args)
     try:
         if not 0 < config.false_reject_rate < 1:
             raise ValueError(

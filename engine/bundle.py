@@ -96,6 +96,15 @@ class InputLimits:
     colour: bool | None  # True: colour images only, False: greyscale only, None: either
     trained_size: str | None  # e.g. "700×700", quoted in the refusal message
 
+    @classmethod
+    def from_manifest(cls, data: Any, source: str) -> "InputLimits":
+        """Parse and validate the manifest's `input_limits` object (BundleError names it)."""
+        return _parse_limits(_Fields(data, "input_limits", source))
+
+    def to_manifest(self) -> dict[str, Any]:
+        """The manifest's `input_limits` object, optional fields left out when None."""
+        return {key: value for key, value in asdict(self).items() if value is not None}
+
 
 @dataclass(frozen=True)
 class ManifestSpecs:
@@ -263,11 +272,6 @@ def _parse_limits(f: _Fields) -> InputLimits:
     return limits
 
 
-def _limits_block(limits: InputLimits) -> dict[str, Any]:
-    """The manifest's `input_limits` object for `limits` (optional fields left out when None)."""
-    return {key: value for key, value in asdict(limits).items() if value is not None}
-
-
 _JSON_KINDS = {
     dict: "an object",
     list: "a list",
@@ -304,7 +308,11 @@ def parse_manifest(manifest: Any, source: str) -> ManifestSpecs:
         _parse_segmentation(models.child("segmentation")) if "segmentation" in models.data else None
     )
     ano = _parse_anomaly(models.child("anomaly")) if "anomaly" in models.data else None
-    limits = _parse_limits(top.child("input_limits")) if "input_limits" in manifest else None
+    limits = (
+        InputLimits.from_manifest(manifest["input_limits"], source)
+        if "input_limits" in manifest
+        else None
+    )
     return ManifestSpecs(seg, ano, limits)
 
 
@@ -490,7 +498,7 @@ def write_model(
         manifest["defect_types"] = sorted(set(manifest.get("defect_types", [])) | set(defect_types))
     manifest.setdefault("defect_types", [])
     if input_limits is not None:
-        manifest["input_limits"] = _limits_block(input_limits)
+        manifest["input_limits"] = input_limits.to_manifest()
     manifest["created"] = datetime.now(UTC).isoformat(timespec="seconds")
     parse_manifest(manifest, f"{bundle_dir}/{MANIFEST}")  # before touching the bundle's files
     target = bundle_dir / file_name

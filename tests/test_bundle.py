@@ -15,6 +15,7 @@ import pytest
 
 from engine.bundle import (
     BundleError,
+    InputLimits,
     InputSpec,
     load_bundle,
     pack_bundle,
@@ -184,6 +185,19 @@ def test_input_spec_round_trips_through_its_manifest_form(spec: InputSpec) -> No
     as_stored = json.loads(json.dumps(block))  # what manifest.json holds
     assert as_stored == block
     assert InputSpec.from_manifest(as_stored, "manifest.json") == spec
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [
+        InputLimits(350, 350, 1400, 1400, colour=True, trained_size="700×700"),
+        InputLimits(16, 8, 64, 32, colour=None, trained_size=None),
+    ],
+)
+def test_input_limits_round_trip_through_their_manifest_form(limits: InputLimits) -> None:
+    block = json.loads(json.dumps(limits.to_manifest(), ensure_ascii=False))
+    assert InputLimits.from_manifest(block, "manifest.json") == limits
+    assert ("colour" in block) is (limits.colour is not None)  # optional fields left out
 
 
 def test_the_tiny_bundle_input_block_is_the_spec_it_was_written_from(tiny_bundle: Path) -> None:

@@ -340,7 +340,7 @@ def test_bad_input_limits_are_rejected_naming_the_field(
 
 @pytest.mark.parametrize(
     ("value", "message"),
-    [([], "field 'input_limits' must be dict, got []"), ({}, "missing field 'input_limits.min_")],
+    [([], "field 'input_limits' must be an object"), ({}, "missing field 'input_limits.min_")],
 )
 def test_input_limits_must_be_a_complete_object(tiny_bundle: Path, value, message: str) -> None:
     edit_manifest(tiny_bundle, lambda m: m.update(input_limits=value))

@@ -33,6 +33,7 @@ class Trigger:
     part_id: str | None = None
     job_id: str | None = None
     origin: str = "software"  # who sent it: window, stdin, file, modbus, ...
+    meas_id: str | None = None  # the client's measurement id (OPC UA StartSingleJob's MeasId)
 
 
 @dataclass

@@ -326,6 +326,7 @@ class Service:
         self._runs = _Runs()
         self._mode: TriggerMode = config.source.trigger  # of the run on now, or the last one
         self._next_mode: TriggerMode | None = None  # asked for the next run (StartContinuous)
+        self._next_meas: str | None = None  # that request's MeasId, for the run's parts
         self.links: list[Link] = []
         station.subscribe(self._on_event)
 
@@ -413,6 +414,7 @@ class Service:
             raise TransitionError("a continuous run is on already")
         with self._runs.cond:
             self._next_mode = TriggerMode.CONTINUOUS
+            self._next_meas = getattr(request, "meas_id", None)
         self.station.stop()
 
     def _run_once(self) -> RunSummary:
@@ -420,6 +422,7 @@ class Service:
         with self._runs.cond:
             self._runs.started += 1
             self._mode, self._next_mode = self._next_mode or source.trigger, None
+            meas_id, self._next_meas = self._next_meas, None
         # Each run has its own stop event, so ending one run (StartContinuous) does not end the
         # service. It is in place before `_stopping` is looked at, and `_stop` sets `_stopping`
         # before it, so a stop asked just before the run starts still ends it.
@@ -433,6 +436,7 @@ class Service:
             poll_interval=source.poll_interval,
             reconnect_s=source.reconnect_s,
             stop=run_stop,
+            meas_id=meas_id,
         )
         self._log_summary(summary)
         self.lines.write(

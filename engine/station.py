@@ -128,6 +128,7 @@ class _Run:
     jobs: int = 0
     reopened: int = 0  # times the live source came back after a drop-out
     failed: set[str] = field(default_factory=set)  # frame ids with failures not yet retried
+    meas_id: str | None = None  # the line's measurement id of the run's untriggered parts
 
 
 class Station:
@@ -265,11 +266,16 @@ class Station:
 
     # --- control from any thread --------------------------------------------------------------
     def trigger(
-        self, part_id: str | None = None, job_id: str | None = None, origin: str = "software"
+        self,
+        part_id: str | None = None,
+        job_id: str | None = None,
+        origin: str = "software",
+        meas_id: str | None = None,
     ) -> bool:
         """Ask for one part. True when taken; False when missed (busy, or not waiting for
-        triggers), in which case it is stored, counted and reported."""
-        trig = Trigger(time.time(), time.perf_counter(), part_id, job_id, origin)
+        triggers), in which case it is stored, counted and reported. `meas_id` is the line's
+        measurement id, stored with the part's row."""
+        trig = Trigger(time.time(), time.perf_counter(), part_id, job_id, origin, meas_id)
         with self._cond:
             run = self._run
             if run is None or run.mode is not TriggerMode.SOFTWARE:
@@ -366,6 +372,7 @@ class Station:
         poll_interval: float = 0.5,
         reconnect_s: float | None = None,
         stop: threading.Event | None = None,
+        meas_id: str | None = None,
     ) -> RunSummary:
         """Run `source` until it ends or the run is stopped; blocks the calling thread.
 
@@ -374,8 +381,10 @@ class Station:
         played as a camera) and `poll_interval` (file mode). With `reconnect_s` a live source
         that drops out is reopened every so many seconds (state Error meanwhile) instead of
         ending the run. Setting `stop` (the caller's event) ends the run after the current part,
-        as `stop()` does. To start paused, call set_paused(True) first. Raises TransitionError
-        when the state does not allow a run, SourceError when the source cannot be opened.
+        as `stop()` does. `meas_id` (a line's measurement id, e.g. OPC UA StartContinuous's) is
+        stored with every part of the run that has no trigger of its own. To start paused,
+        call set_paused(True) first. Raises TransitionError when the state does not allow a
+        run, SourceError when the source cannot be opened.
         """
         mode = TriggerMode(mode)
         active = self._active
@@ -396,7 +405,7 @@ class Station:
             raise
         summary = RunSummary(run_id, source.key, mode.value)
         archive = self.archive_dir / run_id if self.archive_per_run else self.archive_dir
-        run = _Run(summary, source, mode, archive)
+        run = _Run(summary, source, mode, archive, meas_id=meas_id)
         if not source.live:
             run.failed = self.store.failed_frames(source.key, active.inspector.bundle.digest)
         with self._cond:
@@ -641,6 +650,7 @@ class Station:
             "recipe_id": active.recipe.id,
             "part_id": trig.part_id if trig else None,
             "job_id": trig.job_id if trig else None,
+            "meas_id": trig.meas_id if trig else run.meas_id,
             "trigger_time": trig.time if trig else None,
         }
         result: InspectionResult | None = None

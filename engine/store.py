@@ -32,7 +32,7 @@ from typing import IO, Any
 from engine.result import InspectionResult
 from engine.text import printable
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 ERROR = "ERROR"  # verdict of a frame that could not be inspected
 
 _SCHEMA = """
@@ -62,7 +62,8 @@ CREATE TABLE IF NOT EXISTS inspections (
     latency_ms REAL,
     regions TEXT,
     file_sig TEXT,
-    retried_in TEXT
+    retried_in TEXT,
+    meas_id TEXT
 );
 CREATE INDEX IF NOT EXISTS inspections_source_frame ON inspections (source, frame_id);
 CREATE TABLE IF NOT EXISTS missed_triggers (
@@ -130,6 +131,7 @@ class Record:
     regions: list[dict[str, Any]] | None = None  # bbox [x, y, w, h], area_px, source each
     file_sig: str | None = None  # "size:mtime_ns" of the file the frame was read from
     retried_in: str | None = None  # a failure: the run that tried the frame again
+    meas_id: str | None = None  # the line's measurement id of the job (OPC UA MeasId)
 
 
 # Columns added after schema version 1, with their SQL types: an older file gets them on open.
@@ -142,6 +144,7 @@ _ADDED_COLUMNS = {
     "regions": "TEXT",
     "file_sig": "TEXT",
     "retried_in": "TEXT",
+    "meas_id": "TEXT",
 }
 
 
@@ -272,7 +275,8 @@ class ResultStore:
     ) -> int:
         """Store one inspection; returns its row id. `timings_ms` defaults to the result's;
         `error` notes a problem after inspecting (e.g. the overlay could not be saved);
-        `trigger` holds any of part_id, job_id, recipe_id, trigger_time and latency_ms."""
+        `trigger` holds any of part_id, job_id, meas_id, recipe_id, trigger_time and
+        latency_ms."""
         return self._insert(
             **_trigger_columns(trigger),
             file_sig=file_sig,
@@ -597,7 +601,9 @@ def _take_writer_lock(db_path: Path) -> IO[str]:
     return handle
 
 
-_TRIGGER_COLUMNS = frozenset({"part_id", "job_id", "recipe_id", "trigger_time", "latency_ms"})
+_TRIGGER_COLUMNS = frozenset(
+    {"part_id", "job_id", "meas_id", "recipe_id", "trigger_time", "latency_ms"}
+)
 _LAST_RESET = "(SELECT COALESCE(MAX(last_inspection_id), 0) FROM counter_resets)"
 JSON_COLUMNS = ("region_areas", "timings_ms", "regions")  # stored as JSON text
 

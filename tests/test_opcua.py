@@ -303,6 +303,7 @@ def test_start_single_job_gives_a_result_ready_event_and_get_result_by_id(ready)
             _, event = await events.next()
             stored = ready.store.recent(1)[0]
             assert stored.part_id == "P-1" and stored.job_id == job.Id
+            assert stored.meas_id == "M-1"  # in the store: a restarted server still knows it
             assert event.ResultId.Id == str(stored.id)
             assert event.JobId.Id == job.Id
             assert event.MeasId.Id == "M-1" and event.PartId.Id == "P-1"
@@ -398,12 +399,12 @@ def test_get_result_list_filtered_pages_and_filters(ready):
             vision = await Vision.find(client)
             empty = ua.JobIdDataType(Id="")
 
-            async def listed(state=0, part="", job=empty, max_results=0, start=0):
+            async def listed(state=0, part="", job=empty, max_results=0, start=0, meas=""):
                 return await vision.call(
                     ("ResultManagement",),
                     "GetResultListFiltered",
                     ua.Variant(state, ua.VariantType.Int32),
-                    ua.MeasIdDataType(Id=""),
+                    ua.MeasIdDataType(Id=meas),
                     ua.PartIdDataType(Id=part),
                     ua.RecipeIdExternalDataType(Id=""),
                     ua.RecipeIdInternalDataType(Id=""),
@@ -429,7 +430,12 @@ def test_get_result_list_filtered_pages_and_filters(ready):
             _, count, _, results, _ = await listed(job=ua.JobIdDataType(Id=target.job_id))
             assert count == 1 and results[0].PartId.Id == target.part_id
             failed = ready.store.add_failure(  # a part that could not be inspected
-                run_id="run-x", source="cam", frame_id="f-1", origin="cam", error="no frame"
+                run_id="run-x",
+                source="cam",
+                frame_id="f-1",
+                origin="cam",
+                error="no frame",
+                meas_id="M-9",
             )
             _, count, _, results, _ = await listed(state=4)  # Failed: the ERROR rows
             assert count == 1 and results[0].ResultId.Id == str(failed)
@@ -439,6 +445,10 @@ def test_get_result_list_filtered_pages_and_filters(ready):
             assert shown["Score"] is None
             _, count, _, _, _ = await listed(job=ua.JobIdDataType(Id="run-x"))
             assert count == 1
+            _, count, _, results, _ = await listed(meas="M-9")  # MeasId: from the store
+            assert count == 1 and results[0].MeasId.Id == "M-9"
+            _, count, _, _, _ = await listed(meas="M-unknown")
+            assert count == 0
 
     run(check())
 
@@ -598,8 +608,11 @@ def test_start_continuous_asks_the_host_and_its_results_carry_the_run_as_job(rea
         requests.append(request)
         ready.station.stop()
         ready.run_thread.join(TIMEOUT)
-        ready.run_thread = threading.Thread(
-            target=ready.station.run, args=(folder, "continuous"), daemon=True
+        ready.run_thread = threading.Thread(  # the host stores the request's MeasId
+            target=ready.station.run,
+            args=(folder, "continuous"),
+            kwargs={"meas_id": request.meas_id},
+            daemon=True,
         )
         ready.run_thread.start()
         return None  # the JobId is then the id of the run that starts
@@ -624,7 +637,8 @@ def test_start_continuous_asks_the_host_and_its_results_carry_the_run_as_job(rea
         ready.server.on_start_continuous = None
     assert requests[0].meas_id == "M-cont"
     ready.run_thread.join(TIMEOUT)  # the folder's three parts, then Ready again
-    assert ready.store.recent(1)[0].run_id == job_id
+    rows = ready.store.recent(3)
+    assert {(r.run_id, r.meas_id) for r in rows} == {(job_id, "M-cont")}  # kept in the store
 
 
 CLIENT_SCRIPT = """

@@ -4,6 +4,7 @@ checked by field, and a link that cannot start stops the service with the reason
 
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 
@@ -170,3 +171,6 @@ def test_opcua_start_continuous_switches_the_service_to_a_continuous_run_and_bac
     assert [r["verdict"] for r in results] == ["OK", "NG", "OK"]
     assert {r["run_id"] for r in results} == {job_id}
     assert back["mode"] == "software"
+    with sqlite3.connect(line / "out" / "results.sqlite") as db:  # the MeasId, kept per part
+        stored = db.execute("SELECT meas_id FROM inspections WHERE run_id = ?", (job_id,))
+        assert [row[0] for row in stored.fetchall()] == ["M-1"] * 3

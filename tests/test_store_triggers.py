@@ -19,7 +19,7 @@ from engine.store import (
 THRESHOLDS = Thresholds(0.5, 0.5, 4, 0.4)
 NEW_COLUMNS = ["part_id", "job_id", "recipe_id", "trigger_time", "latency_ms"]
 # every column added after schema version 1
-ADDED_COLUMNS = [*NEW_COLUMNS, "regions", "file_sig", "retried_in"]
+ADDED_COLUMNS = [*NEW_COLUMNS, "regions", "file_sig", "retried_in", "meas_id"]
 
 # The schema of version 1 (git show HEAD:engine/store.py), before the trigger columns existed.
 SCHEMA_1 = """
@@ -246,7 +246,7 @@ def test_a_schema_1_file_opens_gains_the_columns_and_keeps_its_rows(tmp_path):
         ]
         assert records[1].region_areas == [12] and records[2].error == "empty"
         for record in records:
-            assert [getattr(record, name) for name in ADDED_COLUMNS] == [None] * 8
+            assert [getattr(record, name) for name in ADDED_COLUMNS] == [None] * 9
         counters = store.counters()
         assert (counters.total, counters.ok, counters.ng, counters.errors) == (3, 1, 1, 1)
         assert store.done_frames("/parts", "d0") == {"a.png": None, "b.png": None}
@@ -259,7 +259,7 @@ def test_a_schema_1_file_opens_gains_the_columns_and_keeps_its_rows(tmp_path):
         store.add_recipe_switch(to_recipe="a", requested_by="test")
         assert len(store.missed_triggers()) == len(store.recipe_switches()) == 1
     with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
 
 
 def test_migration_is_idempotent(tmp_path):

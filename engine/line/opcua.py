@@ -45,7 +45,6 @@ from engine.line.opcua_model import (
     build_model,
 )
 from engine.line.opcua_results import (
-    Recent,
     ResultQueries,
     record_from_part,
     result_fields,
@@ -178,7 +177,6 @@ class OpcUaServer:
         self._failure: BaseException | None = None
         self._stopping: asyncio.Event | None = None
         self._queue: asyncio.Queue | None = None
-        self._recent = Recent()
         self._control: ControlMethods | None = None
         self._server: Server | None = None
         self._configuration_id = station.name
@@ -319,13 +317,9 @@ class OpcUaServer:
     async def _link(self, server: Server, model: VisionModel, queries: ResultQueries) -> None:
         configuration_id = self._configuration_id
         groups = (
-            control := ControlMethods(
-                self.station, lambda: self.on_start_continuous, self._recent.job
-            ),
+            control := ControlMethods(self.station, lambda: self.on_start_continuous),
             RecipeMethods(self.station, self.recipes, self.config.prepare_wait_s),
-            ResultMethods(
-                queries, self._recent, model.own_ns, configuration_id, self.config.max_results
-            ),
+            ResultMethods(queries, model.own_ns, configuration_id, self.config.max_results),
             configurations := ConfigurationMethods(
                 configuration_id, VERSION, dt.datetime.now(dt.UTC)
             ),
@@ -378,8 +372,7 @@ class OpcUaServer:
         record = queries.get(part.result_id) if part.result_id else None
         if record is None:
             record = record_from_part(part)
-        extras = self._recent.extras(record)
-        fields = result_fields(record, extras, model.own_ns, self._configuration_id)
+        fields = result_fields(record, model.own_ns, self._configuration_id)
         message = f"result {record.id}: {record.verdict}"
         for generator in generators:
             event = generator.event

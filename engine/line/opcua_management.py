@@ -28,7 +28,6 @@ from engine.line.opcua_methods import (
 from engine.line.opcua_results import (
     COMPLETED,
     FAILED,
-    Recent,
     ResultFilter,
     ResultQueries,
     result_data,
@@ -46,13 +45,11 @@ class ResultMethods:
     def __init__(
         self,
         queries: ResultQueries,
-        recent: Recent,
         key_ns: int,
         configuration_id: str,
         max_results: int,
     ) -> None:
         self.queries = queries
-        self.recent = recent
         self.key_ns = key_ns
         self.configuration_id = configuration_id
         self.max_results = max_results
@@ -74,7 +71,7 @@ class ResultMethods:
         return record
 
     def data(self, record: Record) -> ua.ResultDataType:
-        return result_data(record, self.recent.extras(record), self.key_ns, self.configuration_id)
+        return result_data(record, self.key_ns, self.configuration_id)
 
     async def by_id(self, result_id: Any, timeout: int) -> Outputs:
         record = self._record(result_id)
@@ -82,9 +79,7 @@ class ResultMethods:
 
     async def components_by_id(self, result_id: Any, timeout: int) -> Outputs:
         record = self._record(result_id)
-        fields = result_fields(
-            record, self.recent.extras(record), self.key_ns, self.configuration_id
-        )
+        fields = result_fields(record, self.key_ns, self.configuration_id)
 
         def out(name: str) -> ua.Variant:
             value, kind = fields[name]
@@ -161,13 +156,12 @@ class ResultMethods:
         if state:
             verdicts = VERDICTS_BY_STATE.get(state)
             nothing |= verdicts is None  # Processing / Aborted / application states: none
-        job_ids = tuple(self.recent.jobs_of(meas)) if meas else None
         return ResultFilter(
             verdicts=verdicts,
             part_id=part or None,
             recipe_id=next(iter(recipes), None),
+            meas_id=meas or None,
             job_id=job or None,
-            job_ids=job_ids,
             nothing=nothing,
         )
 

@@ -151,13 +151,10 @@ class ControlMethods:
         self,
         station: Station,
         start_continuous: Callable[[], StartContinuous | None],
-        remember_job: Callable[[str, str | None], None],
     ) -> None:
         self.station = station
         self._start_continuous = start_continuous  # the host's hook, looked up at each call
-        self._remember_job = remember_job
         self._starting: asyncio.Future | None = None  # a StartContinuous waiting for its run
-        self._starting_meas: str | None = None
 
     def handlers(self) -> dict[str, Callable[..., Awaitable[Outputs]]]:
         return {
@@ -172,10 +169,9 @@ class ControlMethods:
 
     def run_started(self, run_id: str) -> None:
         """A RunStarted event (on the loop, before any part of that run is forwarded): the run
-        a StartContinuous waits for; its results get that call's MeasId."""
+        a StartContinuous waits for (the host stores its MeasId with the run's parts)."""
         starting = self._starting
         if starting is not None and not starting.done():
-            self._remember_job(run_id, self._starting_meas)
             starting.set_result(run_id)
 
     async def halt(self, cause: int, description: str | None) -> Outputs:
@@ -202,8 +198,8 @@ class ControlMethods:
         """One trigger: the station takes the next part with this part id and a new job id."""
         self._check_job_arguments(recipe, product)
         job_id = uuid.uuid4().hex
-        self._remember_job(job_id, text_id(meas) or None)
-        if not self.station.trigger(text_id(part) or None, job_id, origin=REQUESTED_BY):
+        meas_id = text_id(meas) or None
+        if not self.station.trigger(text_id(part) or None, job_id, REQUESTED_BY, meas_id):
             raise Refused(
                 S.BadInvalidState,
                 f"trigger not taken in state {self.station.state.path} (stored as a missed "
@@ -233,7 +229,6 @@ class ControlMethods:
             raise Refused(S.BadInvalidState, "StartContinuous: another one is starting a run")
         request = JobRequest(text_id(meas) or None, text_id(part) or None, text_id(recipe) or None)
         self._starting = asyncio.get_running_loop().create_future()
-        self._starting_meas = request.meas_id
         try:
             await asyncio.to_thread(hook, request)
             run_id = await asyncio.wait_for(asyncio.shield(self._starting), RUN_START_WAIT_S)

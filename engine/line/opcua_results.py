@@ -2,9 +2,9 @@
 behind GetResultById / GetResultListFiltered.
 
 The results store (engine.store) is the truth: an event and a later GetResultById of the same
-result carry the same content, read from the same row, regions with their boxes included. The
-one thing the store has no column for, the client's MeasId of a job, is kept in memory for the
-jobs since the server started (`Recent`).
+result carry the same content, read from the same row: regions with their boxes, and the
+client's MeasId of the job (StartSingleJob's, or StartContinuous's for a continuous run), so a
+result asked for after a restart is whole.
 
 Queries go through the store (`ResultStore.get` / `select`); a page is at most `max_results`
 rows, so the store's lock, which the inspection cycle writes under, is held for milliseconds.
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,51 +29,19 @@ from engine.store import ERROR, Record, ResultStore, region_rows
 COMPLETED, FAILED = 1, 4  # ResultStateDataType: Completed / Failed (OPC 40100-1, 12.19)
 
 
-@dataclass(frozen=True)
-class Extras:
-    """What a result has beyond its store row, while the server remembers it."""
-
-    meas_id: str | None = None
-
-
-class Recent:
-    """Bounded memory of the latest jobs' MeasIds (the store has no column for them)."""
-
-    def __init__(self, size: int = 10_000) -> None:
-        self._size = size
-        self._meas: OrderedDict[str, str] = OrderedDict()  # job id -> meas id
-
-    def job(self, job_id: str, meas_id: str | None) -> None:
-        if meas_id:
-            _put(self._meas, job_id, meas_id, self._size)
-
-    def extras(self, record: Record) -> Extras:
-        return Extras(self._meas.get(job_id(record)))
-
-    def jobs_of(self, meas_id: str) -> list[str]:
-        return [job for job, meas in self._meas.items() if meas == meas_id]
-
-
-def _put(table: OrderedDict, key: Any, value: Any, size: int) -> None:
-    table[key] = value
-    table.move_to_end(key)
-    while len(table) > size:
-        table.popitem(last=False)
-
-
 # --- queries ----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class ResultFilter:
     """GetResultListFiltered's filters, as the store can apply them. `nothing`: no row can pass
-    (a ProductId, another configuration, a MeasId the server does not know)."""
+    (a ProductId, another configuration)."""
 
     verdicts: tuple[str, ...] | None = None
     part_id: str | None = None
     recipe_id: str | None = None
+    meas_id: str | None = None
     job_id: str | None = None
-    job_ids: tuple[str, ...] | None = None
     nothing: bool = False
 
 
@@ -102,17 +69,14 @@ def _where(where: ResultFilter) -> tuple[list[str], list[Any]]:
     if where.verdicts is not None:
         clauses.append(f"verdict IN ({', '.join('?' * len(where.verdicts))})")
         params.extend(where.verdicts)
-    for column, value in (("part_id", where.part_id), ("recipe_id", where.recipe_id)):
+    columns = (("part_id", where.part_id), ("recipe_id", where.recipe_id))
+    for column, value in (*columns, ("meas_id", where.meas_id)):
         if value is not None:
             clauses.append(f"{column} = ?")
             params.append(value)
     if where.job_id is not None:  # a part without a job id belongs to its run's job
         clauses.append("(job_id = ? OR (job_id IS NULL AND run_id = ?))")
         params.extend([where.job_id, where.job_id])
-    if where.job_ids is not None:
-        marks = ", ".join("?" * len(where.job_ids)) or "NULL"
-        clauses.append(f"(job_id IN ({marks}) OR (job_id IS NULL AND run_id IN ({marks})))")
-        params.extend([*where.job_ids, *where.job_ids])
     return clauses, params
 
 
@@ -143,6 +107,7 @@ def record_from_part(part: PartResult) -> Record:
         error=part.error,
         part_id=trigger.part_id if trigger else None,
         job_id=trigger.job_id if trigger else None,
+        meas_id=trigger.meas_id if trigger else None,
         recipe_id=part.recipe_id,
         trigger_time=trigger.time if trigger else None,
         latency_ms=part.latency_ms,
@@ -175,7 +140,7 @@ class Built(list):
         return self
 
 
-def content(record: Record, extras: Extras, key_ns: int) -> list[ua.Variant]:
+def content(record: Record, key_ns: int) -> list[ua.Variant]:
     """ResultContent: one KeyValuePair per item (see the module docstring)."""
     regions = record.regions
     if regions is None:  # a row stored before the store kept regions
@@ -219,7 +184,7 @@ def processing_times(record: Record) -> ua.ProcessingTimesDataType:
 
 
 def result_fields(
-    record: Record, extras: Extras, key_ns: int, configuration_id: str
+    record: Record, key_ns: int, configuration_id: str
 ) -> dict[str, tuple[Any, ua.VariantType]]:
     """The members shared by ResultDataType and ResultReadyEventType, by BrowseName."""
     ext = ua.VariantType.ExtensionObject
@@ -228,7 +193,7 @@ def result_fields(
         "ResultId": (ua.ResultIdDataType(Id=str(record.id)), ext),
         "IsPartial": (False, ua.VariantType.Boolean),
         "ResultState": (result_state(record), ua.VariantType.Int32),
-        "MeasId": (ua.MeasIdDataType(Id=extras.meas_id) if extras.meas_id else None, ext),
+        "MeasId": (ua.MeasIdDataType(Id=record.meas_id) if record.meas_id else None, ext),
         "PartId": (ua.PartIdDataType(Id=record.part_id) if record.part_id else None, ext),
         "ExternalRecipeId": (ua.RecipeIdExternalDataType(Id=recipe), ext),
         "InternalRecipeId": (ua.RecipeIdInternalDataType(Id=recipe), ext),
@@ -236,15 +201,12 @@ def result_fields(
         "JobId": (ua.JobIdDataType(Id=job_id(record)), ext),
         "CreationTime": (utc(record.time), ua.VariantType.DateTime),
         "ProcessingTimes": (processing_times(record), ext),
-        "ResultContent": (content(record, extras, key_ns), ua.VariantType.Variant),
+        "ResultContent": (content(record, key_ns), ua.VariantType.Variant),
     }
 
 
-def result_data(
-    record: Record, extras: Extras, key_ns: int, configuration_id: str
-) -> ua.ResultDataType:
+def result_data(record: Record, key_ns: int, configuration_id: str) -> ua.ResultDataType:
     values = {
-        name: value
-        for name, (value, _) in result_fields(record, extras, key_ns, configuration_id).items()
+        name: value for name, (value, _) in result_fields(record, key_ns, configuration_id).items()
     }
     return ua.ResultDataType(**values)

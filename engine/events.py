@@ -104,7 +104,7 @@ class FramesDropped:
 @dataclass(frozen=True)
 class RecipeChanged:
     old: str | None
-    new: str
+    new: str | None  # None: the recipe was unprepared, none is active
     requested_by: str
 
 

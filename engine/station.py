@@ -248,6 +248,23 @@ class Station:
         self.events.publish(RecipeChanged(old, recipe.id, requested_by))
         return active
 
+    def unprepare(self, requested_by: str) -> None:
+        """Unload the active recipe (OPC 40100 UnprepareRecipe): Ready -> Initialized, where
+        no run starts until a recipe is prepared again. Refused while a run is on (Stop it
+        first), and RecipeError when no recipe is prepared. Stored in `recipe_switches` with
+        an empty `to_recipe`."""
+        with self._cond:
+            if self._run is not None:
+                raise TransitionError("UnprepareRecipe is not possible while a run is on; Stop it")
+            active = self._active
+            if active is None:
+                raise RecipeError("no recipe is prepared")
+            self._machine.fire("ReadyToInitializedRecipe")  # TransitionError unless Ready
+            self._active = None
+        self._record_switch(active.recipe.id, "", requested_by, None, None)
+        log.info("recipe %s unprepared, asked by %s", active.recipe.id, requested_by)
+        self.events.publish(RecipeChanged(active.recipe.id, None, requested_by))
+
     def set_thresholds(self, thresholds: Thresholds) -> None:
         """Engineer's live thresholds for the active recipe; they apply from the next part."""
         with self._cond:

@@ -169,7 +169,7 @@ class RecipeSwitch:
     id: int
     time: float
     from_recipe: str | None
-    to_recipe: str
+    to_recipe: str  # "" when the recipe was unprepared (Station.unprepare)
     bundle_digest: str | None
     requested_by: str
     error: str | None

@@ -36,7 +36,7 @@ from engine.line.opcua_security import (
 from engine.recipes import Recipe, RecipeBook
 from engine.recorder import open_store
 from engine.station import Station
-from engine.vision_states import VisionState
+from engine.vision_states import TransitionError, VisionState
 from tests.parts import write_parts
 from tests.waiting import wait_until
 from training.tiny_bundle import make_tiny_bundle
@@ -554,19 +554,58 @@ def test_recipes_are_listed_prepared_and_a_broken_one_keeps_the_old(ready):
             assert ready.station.recipe.id == "b"  # the old recipe is kept
             with expect_refused(ua.StatusCodes.BadNotFound):
                 await prepare("nope")
-            with expect_refused(ua.StatusCodes.BadNotSupported):
+            with expect_refused(BadInvalidState):  # a run is on: Stop it first
                 await vision.call(
                     recipes,
                     "UnprepareRecipe",
                     ua.RecipeIdExternalDataType(Id="b"),
                     ua.RecipeIdInternalDataType(Id=""),
                 )
+            assert ready.station.recipe.id == "b"
             await prepare("a")
             assert ready.station.recipe.id == "a"
             switches = [s.requested_by for s in ready.store.recipe_switches()]
             assert switches.count("opcua") == 3  # b, broken (failed), a
 
     run(check())
+
+
+def test_unprepare_recipe_goes_to_initialized_until_a_recipe_is_prepared(ready):
+    ready.station.stop()  # UnprepareRecipe needs the station Ready with no run on
+    ready.run_thread.join(TIMEOUT)
+    recipes = ("RecipeManagement",)
+
+    def ids(recipe_id: str) -> tuple:
+        return ua.RecipeIdExternalDataType(Id=recipe_id), ua.RecipeIdInternalDataType(Id="")
+
+    async def check():
+        async with connect(ready) as client:
+            vision = await Vision.find(client)
+            active = ready.station.recipe.id
+            other = "b" if active != "b" else "a"
+            with expect_refused(BadInvalidState):  # not the prepared one
+                await vision.call(recipes, "UnprepareRecipe", *ids(other))
+            assert await vision.call(recipes, "UnprepareRecipe", *ids(active)) == 0
+            assert ready.station.recipe is None
+            assert ready.station.state is VisionState.INITIALIZED
+            await _until(lambda s: s == ("Operational", "Initialized"), vision)
+            with expect_refused(BadInvalidState):  # nothing prepared: nothing to unprepare
+                await vision.call(recipes, "UnprepareRecipe", *ids(active))
+            switch = ready.store.recipe_switches()[-1]
+            assert (switch.from_recipe, switch.to_recipe, switch.requested_by) == (
+                active,
+                "",
+                "opcua",
+            )
+            _, completed, error = await vision.call(recipes, "PrepareRecipe", *ids(active))
+            assert completed and error == 0
+            assert ready.station.state is VisionState.READY
+
+    run(check())
+    with pytest.raises(TransitionError):  # and never while a run is on
+        ready.ensure_run()
+        ready.station.unprepare("test")
+    assert ready.station.recipe is not None
 
 
 def test_halt_refuses_jobs_until_reset(ready):

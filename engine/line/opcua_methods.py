@@ -9,8 +9,8 @@ field for it):
 - Bad_InvalidArgument: an argument the station cannot use (a ProductId, a recipe that is not
   the prepared one, a result id that is not a number).
 - Bad_NotFound: no recipe / result / configuration with that id.
-- Bad_NotSupported: a part of the model the station does not have (UnprepareRecipe of the
-  prepared recipe, StartContinuous without a host that starts runs).
+- Bad_NotSupported: a part of the model the station does not have (StartContinuous without a
+  host that starts runs).
 - Bad_ConfigurationError: the recipe's model bundle could not be loaded (the old recipe stays).
 - Bad_ArgumentsMissing / Bad_TooManyArguments: the call does not match InputArguments.
 - Bad_UserAccessDenied: an anonymous session (opcua_security.StationPermissions).
@@ -338,14 +338,16 @@ class RecipeMethods:
             log.warning("OPC UA PrepareRecipe: %s", task.exception())
 
     async def unprepare(self, external: Any, internal: Any) -> Outputs:
+        """Station.unprepare: the station goes to Initialized, refused while a run is on."""
         recipe = self._recipe(external, internal)
         active = self.station.recipe
-        if active is not None and active.id == recipe.id:
-            raise Refused(
-                S.BadNotSupported,
-                "the station always keeps one recipe prepared: prepare another one instead",
-            )
-        raise Refused(S.BadInvalidState, f"recipe {recipe.id!r} is not prepared")
+        if active is None or active.id != recipe.id:
+            raise Refused(S.BadInvalidState, f"recipe {recipe.id!r} is not prepared")
+        try:
+            await asyncio.to_thread(self.station.unprepare, REQUESTED_BY)
+        except (TransitionError, RecipeError) as exc:
+            raise Refused(S.BadInvalidState, f"UnprepareRecipe: {exc}") from None
+        return [NO_ERROR]
 
     async def list_filtered(
         self,

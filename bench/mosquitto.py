@@ -12,6 +12,7 @@ is not installed (Debian package `mosquitto`).
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -52,7 +53,14 @@ class Mosquitto:
     """One broker process on 127.0.0.1:`port`; `kill()` / `stop()` then `start()` again gives an
     outage with the same address. Its log is `log_path` (shown when it fails to start)."""
 
-    def __init__(self, binary: str, folder: Path, port: int | None = None) -> None:
+    def __init__(
+        self,
+        binary: str,
+        folder: Path,
+        port: int | None = None,
+        tls: tuple[Path, Path, Path] | None = None,
+    ) -> None:
+        """`tls`: (CA, certificate, key) files for a TLS listener instead of plain TCP."""
         self.binary = binary
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -62,9 +70,13 @@ class Mosquitto:
         self.log_path = self.folder / "mosquitto.log"
         self.process: subprocess.Popen | None = None
         self.starts = 0
+        keys = ("cafile", "certfile", "keyfile")
+        tls_lines = "".join(f"{k} {v}\n" for k, v in zip(keys, tls, strict=True)) if tls else ""
+        # Started as root, mosquitto drops to user `mosquitto`, who cannot read the test's
+        # private folders (its log, the TLS files); for any other user this line is a no-op.
+        user = f"user {pwd.getpwuid(os.geteuid()).pw_name}\n"
         self.config_path.write_text(
-            f"listener {self.port} {self.host}\n"
-            "allow_anonymous true\n"
+            f"listener {self.port} {self.host}\n" + tls_lines + user + "allow_anonymous true\n"
             "persistence false\n"
             "set_tcp_nodelay true\n"
             f"log_dest file {self.log_path}\n"

@@ -19,12 +19,15 @@ import pytest
 from bench.mosquitto import Mosquitto, find_mosquitto
 
 
-def mosquitto_broker(tmp_path: Path) -> Iterator[Mosquitto]:
-    """Body of a pytest fixture: a started broker, always killed at the end of the test."""
+def mosquitto_broker(
+    tmp_path: Path, tls: tuple[Path, Path, Path] | None = None
+) -> Iterator[Mosquitto]:
+    """Body of a pytest fixture: a started broker (a TLS listener with `tls`: CA, certificate,
+    key), always killed at the end of the test."""
     binary = find_mosquitto()
     if binary is None:
         pytest.skip("mosquitto is not installed (Debian: apt-get install -y mosquitto)")
-    broker = Mosquitto(binary, tmp_path / "mosquitto")
+    broker = Mosquitto(binary, tmp_path / "mosquitto", tls=tls)
     broker.start()
     try:
         yield broker

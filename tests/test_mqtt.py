@@ -38,6 +38,7 @@ from engine.station import Station
 from engine.store import ResultStore
 from tests.mosquitto import mosquitto_broker
 from tests.parts import write_parts
+from tests.tls import make_ca_and_server
 from tests.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[1]
@@ -51,7 +52,9 @@ class Observer:
     """A consumer: a paho client subscribed (again after every reconnect: the broker keeps no
     sessions across a restart) to `topics`; it keeps every message with its arrival time."""
 
-    def __init__(self, broker: Mosquitto, topics: list[str], name: str) -> None:
+    def __init__(
+        self, broker: Mosquitto, topics: list[str], name: str, ca: Path | None = None
+    ) -> None:
         self.messages: list[tuple[str, bytes, bool, float]] = []
         self.subacks = 0
         self._topics = topics
@@ -60,6 +63,8 @@ class Observer:
             CallbackAPIVersion.VERSION2, client_id=name, protocol=paho.MQTTv311
         )
         self.client.reconnect_delay_set(0.05, 0.2)
+        if ca is not None:  # a TLS broker: verify it against the test CA
+            self.client.tls_set(ca_certs=str(ca))
         self.client.on_connect = self._on_connect
         self.client.on_subscribe = self._on_subscribe
         self.client.on_message = self._on_message
@@ -160,8 +165,10 @@ class Line:
         link.start()
         return link
 
-    def observe(self, broker: Mosquitto, *topics: str, name: str = "observer") -> Observer:
-        observer = Observer(broker, list(topics), f"{name}-{len(self.observers)}")
+    def observe(
+        self, broker: Mosquitto, *topics: str, name: str = "observer", ca: Path | None = None
+    ) -> Observer:
+        observer = Observer(broker, list(topics), f"{name}-{len(self.observers)}", ca)
         self.observers.append(observer)
         return observer
 
@@ -224,7 +231,7 @@ def test_config_from_url_and_errors_naming_the_field():
     assert MqttConfig.from_url("broker.local").port == 1883
     assert Topics.of(config).result == "inspection/line-7/result"
     for url, words in [
-        ("http://h:1883", "scheme must be mqtt://"),
+        ("http://h:1883", "scheme must be mqtt:// or mqtts://"),
         ("mqtt://h:70000", "out of range"),
         ("mqtt://h:1883/topic", "only mqtt://HOST:PORT"),
         ("mqtt://:1883", "no host"),
@@ -237,6 +244,21 @@ def test_config_from_url_and_errors_naming_the_field():
         MqttConfig(topic_prefix="plant/#")
     with pytest.raises(MqttError, match=r"unknown field.*colour"):
         MqttConfig.from_url("mqtt://h", colour="red")
+
+
+def test_tls_config_from_mqtts_and_errors_naming_the_field(tmp_path):
+    ca, cert, _ = make_ca_and_server(tmp_path)
+    config = MqttConfig.from_url("mqtts://broker.local", ca_file=str(ca))
+    assert (config.tls, config.port, config.ca_file) == (True, 8883, str(ca))
+    assert MqttConfig.from_url("mqtts://h:8884").port == 8884
+    assert MqttConfig.from_url("mqtt://h").tls is False
+    for url, values, words in [
+        ("mqtt://h", {"ca_file": str(ca)}, "ca_file: only with TLS"),
+        ("mqtts://h", {"ca_file": str(tmp_path / "none.pem")}, "ca_file: .*none.pem is not a"),
+        ("mqtts://h", {"cert_file": str(cert)}, "cert_file and key_file: a client certificate"),
+    ]:
+        with pytest.raises(MqttError, match=words):
+            MqttConfig.from_url(url, **values)
 
 
 def test_commands_are_json_objects_or_plain_text():
@@ -598,3 +620,42 @@ def test_publish_latency_from_stored_to_received(broker, line):
     p99 = latencies[min(len(latencies) - 1, round(0.99 * (len(latencies) - 1)))]
     print(f"MQTT stored -> received, {total} parts: p50 {p50:.2f} ms, p99 {p99:.2f} ms")
     assert p50 < 100, latencies  # the idle poll alone would give ~500 ms
+
+
+# --- TLS ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def tls_broker(tmp_path):
+    files = make_ca_and_server(tmp_path / "tls")
+    for broker in mosquitto_broker(tmp_path, tls=files):
+        broker.ca = files[0]
+        yield broker
+
+
+def test_results_go_over_tls_to_a_broker_the_ca_vouches_for(tls_broker, line):
+    observer = line.observe(tls_broker, TOPICS.result, ca=tls_broker.ca)
+    link = line.link(tls_broker, tls=True, ca_file=str(tls_broker.ca))
+    assert link.wait_connected(TIMEOUT)
+    line.start_run("ON")
+    for done, part_id in enumerate(["T-1", "T-2"], 1):
+        line.trigger(part_id, done)
+    messages = observer.wait_count(TOPICS.result, 2)
+    assert [(m["part_id"], m["verdict"]) for m in messages] == [("T-1", "OK"), ("T-2", "NG")]
+    records = line.store.records()
+    wait_until(lambda: line.store.publish_cursor(link.cursor_name) == records[-1].id)
+
+
+def test_a_broker_certificate_from_another_ca_is_refused_and_results_wait(
+    tls_broker, line, tmp_path
+):
+    stranger, _, _ = make_ca_and_server(tmp_path / "other", name="other-ca")
+    link = line.link(tls_broker, tls=True, ca_file=str(stranger))
+    wait_until(lambda: link.status().last_error, what="the TLS failure", timeout=TIMEOUT)
+    status = link.status()
+    assert not status.connected
+    assert "cannot connect (TLS: CERTIFICATE_VERIFY_FAILED)" in status.last_error
+    line.start_run("O")
+    line.trigger("kept-1", 1)
+    assert line.store.publish_cursor(link.cursor_name) == 0  # nothing sent: it waits
+    assert link.status().unpublished == 1

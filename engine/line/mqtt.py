@@ -34,12 +34,14 @@ import logging
 import math
 import queue
 import socket
+import ssl
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -89,6 +91,12 @@ class MqttConfig:
     reconnect_max_s: float = 30.0
     publish_history: bool = False  # first start: also send the results stored before it
     commands: bool = True  # subscribe to cmd/trigger and cmd/recipe
+    # TLS (mqtts://): the broker's certificate is checked against `ca_file` (else the system's
+    # CAs) and its host name; `cert_file` and `key_file` give a client certificate.
+    tls: bool = False
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
 
     def __post_init__(self) -> None:
         problems = list(_config_problems(self))
@@ -97,16 +105,17 @@ class MqttConfig:
 
     @classmethod
     def from_url(cls, url: str, **values: Any) -> MqttConfig:
-        """`mqtt://[user[:password]@]host[:port]` (or plain `host[:port]`); `values` set the
-        other fields. Raises MqttError naming what is wrong."""
+        """`mqtt://[user[:password]@]host[:port]` (or plain `host[:port]`), `mqtts://` for TLS
+        (port 8883 by default); `values` set the other fields. Raises MqttError naming what is
+        wrong."""
         text = url if "://" in url else f"mqtt://{url}"
         try:
             parts = urlsplit(text)
             port = parts.port
         except ValueError as exc:
             raise MqttError(f"MQTT URL {url!r}: {exc}") from None
-        if parts.scheme != "mqtt":
-            raise MqttError(f"MQTT URL {url!r}: scheme must be mqtt:// (TLS is not supported)")
+        if parts.scheme not in ("mqtt", "mqtts"):
+            raise MqttError(f"MQTT URL {url!r}: scheme must be mqtt:// or mqtts:// (TLS)")
         if not parts.hostname:
             raise MqttError(f"MQTT URL {url!r}: no host")
         if parts.path not in ("", "/") or parts.query or parts.fragment:
@@ -121,7 +130,8 @@ class MqttConfig:
         return cls(
             **{
                 "host": parts.hostname,
-                "port": 1883 if port is None else port,
+                "port": port or (8883 if parts.scheme == "mqtts" else 1883),
+                "tls": parts.scheme == "mqtts",
                 "username": unquote(parts.username) if parts.username else None,
                 "password": unquote(parts.password) if parts.password else None,
                 **values,
@@ -149,11 +159,54 @@ def _config_problems(config: MqttConfig):
         yield f"keepalive_s: {config.keepalive_s} is under 5"
     if config.counters_interval_s <= 0:
         yield f"counters_interval_s: {config.counters_interval_s} must be > 0"
+    yield from _tls_problems(config)
     if not 0 < config.reconnect_min_s <= config.reconnect_max_s:
         yield (
             f"reconnect_min_s / reconnect_max_s: {config.reconnect_min_s} / "
             f"{config.reconnect_max_s} must be > 0 with min ≤ max"
         )
+
+
+def _tls_problems(config: MqttConfig):
+    files = {"ca_file": config.ca_file, "cert_file": config.cert_file, "key_file": config.key_file}
+    given = [name for name, path in files.items() if path]
+    if given and not config.tls:
+        yield f"{', '.join(given)}: only with TLS (an mqtts:// broker URL)"
+    for name in given:
+        if not Path(files[name]).is_file():
+            yield f"{name}: {files[name]} is not a readable file"
+    if bool(config.cert_file) != bool(config.key_file):
+        yield "cert_file and key_file: a client certificate needs both"
+
+
+def _tls_context(config: MqttConfig) -> ssl.SSLContext:
+    """Verify the broker (certificate and host name), TLS 1.2 or newer."""
+    try:
+        context = ssl.create_default_context(cafile=config.ca_file)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        if config.cert_file:
+            context.load_cert_chain(config.cert_file, config.key_file)
+    except (ssl.SSLError, OSError) as exc:
+        files = ", ".join(p for p in (config.ca_file, config.cert_file, config.key_file) if p)
+        raise MqttError(f"MQTT broker {config.broker}: TLS files {files}: {exc}") from None
+    return context
+
+
+def _tls_failure(config: MqttConfig, timeout_s: float = 2.0) -> str | None:
+    """Why a TLS connection to the broker fails (paho keeps the reason to itself), e.g. the
+    broker's certificate is not signed by `ca_file`; None when the handshake works."""
+    try:
+        context = _tls_context(config)
+        address = (config.host, config.port)
+        with (
+            socket.create_connection(address, timeout=timeout_s) as raw,
+            context.wrap_socket(raw, server_hostname=config.host),
+        ):
+            return None
+    except ssl.SSLError as exc:
+        return f"TLS: {exc.reason or exc}"
+    except (OSError, MqttError) as exc:
+        return str(exc)
 
 
 _PAHO_LOG = logging.getLogger(f"{__name__}.paho")
@@ -496,6 +549,8 @@ class MqttLink:
         )
         if config.username:
             client.username_pw_set(config.username, config.password)
+        if config.tls:
+            client.tls_set_context(_tls_context(config))
         client.will_set(self.topics.status, "offline", qos=1, retain=True)
         client.reconnect_delay_set(config.reconnect_min_s, config.reconnect_max_s)
         # Room for the result window and the state, status and reply messages besides it.
@@ -535,8 +590,10 @@ class MqttLink:
         self._kick.set()
 
     def _on_connect_fail(self, _client, _userdata) -> None:
+        why = _tls_failure(self.config) if self.config.tls else None
         self._error(
-            f"MQTT broker {self.config.broker}: cannot connect; retrying, results wait in the store"
+            f"MQTT broker {self.config.broker}: cannot connect{f' ({why})' if why else ''}; "
+            "retrying, results wait in the store"
         )
 
     def _on_disconnect(self, _client, _userdata, _flags, reason, _properties) -> None:

@@ -507,12 +507,15 @@ class MainWindow(QMainWindow):
         self._show_links()
 
     def _link_options(self, kind: str) -> dict[str, str]:
-        if kind != "opcua" or not self.settings.opcua_user:
-            return {}
-        return {
-            "username": self.settings.opcua_user,
-            "password_hash": self.settings.opcua_password_hash,
-        }
+        """The settings beyond a link's address: OPC UA's login, MQTT's CA file."""
+        if kind == "opcua" and self.settings.opcua_user:
+            return {
+                "username": self.settings.opcua_user,
+                "password_hash": self.settings.opcua_password_hash,
+            }
+        if kind == "mqtt" and self.settings.mqtt_ca_file:
+            return {"ca_file": self.settings.mqtt_ca_file}
+        return {}
 
     def _close_links(self) -> None:
         close_links(list(self.links.values()))
@@ -921,7 +924,7 @@ class MainWindow(QMainWindow):
             self.load_recipe_book()
         self.load_recipe()  # loads only when the bundle or the provider changed
         self._apply_trigger_mode()
-        link_fields = (*LINK_KINDS_IN_WINDOW, "opcua_user", "opcua_password_hash")
+        link_fields = (*LINK_KINDS_IN_WINDOW, "opcua_user", "opcua_password_hash", "mqtt_ca_file")
         if any(getattr(new, k) != getattr(old, k) for k in link_fields):
             self._start_links()
 

@@ -57,7 +57,8 @@ class StationSettings:
     opcua: str = ""  # opc.tcp://HOST:PORT the OPC UA server listens on
     opcua_user: str = ""  # the OPC UA client's user name
     opcua_password_hash: str = ""  # its password, hashed (engine.line.opcua_security)
-    mqtt: str = ""  # mqtt://HOST:PORT of the broker
+    mqtt: str = ""  # mqtt://HOST:PORT of the broker (mqtts:// for TLS)
+    mqtt_ca_file: str = ""  # with mqtts://: the CA that signed the broker's certificate
 
     @classmethod
     def load(cls, store: QSettings) -> StationSettings:

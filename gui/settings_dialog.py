@@ -358,6 +358,10 @@ class SettingsDialog(QDialog):
                 )
                 form.addRow("OPC UA user", self.opcua_user)
                 form.addRow("OPC UA password", self.opcua_password)
+            if kind == "mqtt":  # mqtts:// verifies the broker against this CA
+                self.mqtt_ca_file = QLineEdit(self.settings.mqtt_ca_file)
+                self.mqtt_ca_file.setPlaceholderText("mqtts://: CA file (PEM); else system CAs")
+                form.addRow("MQTT CA file", self.mqtt_ca_file)
             state = QLabel(self.link_states.get(kind, "off"), objectName="linkState")
             state.setWordWrap(True)
             form.addRow("", state)
@@ -394,6 +398,7 @@ class SettingsDialog(QDialog):
         """Why a typed path cannot be used (None: all can): a bundle must be there, the output
         folder and recipe file may be new; none may be a system file, FIFO or device."""
         typed = [(self.bundle, False), (self.output_dir, True), (self.recipes_file, True)]
+        typed.append((self.mqtt_ca_file, False))
         for edit, missing_ok in typed:
             if edit.text().strip():
                 try:
@@ -416,6 +421,7 @@ class SettingsDialog(QDialog):
         for kind, field in self.link_fields.items():
             setattr(self.settings, kind, field.text().strip())
         self.settings.opcua_user = self.opcua_user.text().strip()
+        self.settings.mqtt_ca_file = self.mqtt_ca_file.text().strip()
         if self.opcua_password.text():
             self.settings.opcua_password_hash = hash_opcua_password(self.opcua_password.text())
         self.applied.emit(self.settings)

@@ -8,10 +8,12 @@ from bench.mosquitto import free_port
 from engine.line.modbus_map import Coil
 from gui.main_window import MainWindow
 from gui.settings import StationSettings
+from gui.settings_dialog import SettingsDialog
 from tests.mosquitto import mosquitto_broker
 from tests.test_gui import RUN_TIMEOUT_MS, write_parts
 from tests.test_modbus import Plc
 from tests.test_mqtt import Observer
+from tests.tls import make_ca_and_server
 
 
 @pytest.fixture()
@@ -91,3 +93,31 @@ def test_the_opcua_server_runs_from_the_engineer_settings_with_a_hashed_password
     finally:
         window.close()
     assert window.links == {}
+
+
+@pytest.fixture()
+def tls_broker(tmp_path):
+    files = make_ca_and_server(tmp_path / "tls")
+    for broker in mosquitto_broker(tmp_path, tls=files):
+        broker.ca = files[0]
+        yield broker
+
+
+def test_mqtt_over_tls_from_the_settings_with_a_ca_file(qtbot, tmp_path, tiny_bundle, tls_broker):
+    qsettings = QSettings(str(tmp_path / "station.ini"), QSettings.Format.IniFormat)
+    settings = StationSettings.load(qsettings)
+    settings.bundle, settings.output_dir = str(tiny_bundle), str(tmp_path / "out")
+    settings.mqtt = f"mqtts://127.0.0.1:{tls_broker.port}"
+    settings.mqtt_ca_file = str(tls_broker.ca)
+    window = MainWindow(qsettings, settings)
+    qtbot.addWidget(window)
+    try:
+        window.load_bundle(str(tiny_bundle))
+        qtbot.waitUntil(lambda: window.inspector is not None, timeout=RUN_TIMEOUT_MS)
+        link = window.links["mqtt"]
+        assert (link.config.tls, link.config.ca_file) == (True, str(tls_broker.ca))
+        qtbot.waitUntil(lambda: link.status().connected, timeout=RUN_TIMEOUT_MS)
+        dialog = SettingsDialog(settings, window.inspector, None, links={})
+        assert dialog.mqtt_ca_file.text() == str(tls_broker.ca)  # shown for editing
+    finally:
+        window.close()

@@ -508,6 +508,31 @@ def write_model(
     return bundle_dir / MANIFEST
 
 
+def add_variant(
+    bundle_dir: Path | str, role: str, onnx_path: Path | str, entry: dict[str, Any]
+) -> Path:
+    """Add another precision of a bundle's model (e.g. int8) beside the one the station runs:
+    the file is copied in as `<role>.<precision>.onnx` and listed under `models.<role>.variants`
+    with `entry` (precision, recipe, metrics...) and its sha256; a variant of the same
+    precision is replaced. The engine does not run variants yet; the manifest records them."""
+    bundle_dir = Path(bundle_dir)
+    manifest = _read_manifest_for_update(bundle_dir)
+    model = manifest["models"].get(role)
+    if model is None:
+        raise BundleError(f"{bundle_dir}/{MANIFEST}: no model {role!r} to add a variant to")
+    precision = entry.get("precision")
+    if not isinstance(precision, str) or not precision.isidentifier():
+        raise ValueError(f"variant precision must be a word such as 'int8', got {precision!r}")
+    file_name = f"{role}.{precision}.onnx"
+    kept = [v for v in model.get("variants", []) if v.get("precision") != precision]
+    digest = sha256_bytes(Path(onnx_path).read_bytes())
+    model["variants"] = [*kept, {**entry, "file": file_name, "sha256": digest}]
+    parse_manifest(manifest, f"{bundle_dir}/{MANIFEST}")
+    shutil.copyfile(onnx_path, bundle_dir / file_name)
+    _write_json_atomic(bundle_dir / MANIFEST, manifest)
+    return bundle_dir / file_name
+
+
 def set_metrics(bundle_dir: Path | str, role: str, split: str, metrics: dict[str, Any]) -> None:
     """Record evaluation metrics for one model and split, e.g. ('anomaly', 'test', {...})."""
     bundle_dir = Path(bundle_dir)
@@ -523,6 +548,7 @@ def pack_bundle(bundle_dir: Path | str, zip_path: Path | str) -> Path:
     with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.write(Path(bundle_dir) / MANIFEST, MANIFEST)
         for role in bundle.model_bytes:
-            file_name = bundle.manifest["models"][role]["file"]
-            archive.write(Path(bundle_dir) / file_name, file_name)
+            model = bundle.manifest["models"][role]
+            for file_name in [model["file"], *(v["file"] for v in model.get("variants", []))]:
+                archive.write(Path(bundle_dir) / file_name, file_name)
     return zip_path

@@ -17,9 +17,11 @@ from engine.bundle import (
     BundleError,
     InputLimits,
     InputSpec,
+    add_variant,
     load_bundle,
     pack_bundle,
     set_metrics,
+    sha256_bytes,
     write_model,
 )
 from engine.inspector import Inspector
@@ -263,3 +265,20 @@ def test_a_zip_bundle_is_closed_after_loading_good_or_bad(tiny_bundle: Path, tmp
         with pytest.raises(BundleError, match=message) as info:
             load_bundle(archive)
         assert str(archive) not in _open_files(), f"{archive.name} left open after {info.value}"
+
+
+def test_add_variant_lists_the_file_with_its_hash_and_replaces_one_of_the_same_precision(
+    tiny_bundle: Path, tmp_path: Path
+) -> None:
+    model = tiny_bundle / "anomaly.onnx"
+    first = add_variant(tiny_bundle, "anomaly", model, {"precision": "int8", "note": "first"})
+    again = add_variant(tiny_bundle, "anomaly", model, {"precision": "int8", "note": "second"})
+    assert first == again == tiny_bundle / "anomaly.int8.onnx"
+    (variant,) = load_bundle(tiny_bundle).manifest["models"]["anomaly"]["variants"]
+    assert variant["note"] == "second" and variant["file"] == "anomaly.int8.onnx"
+    assert variant["sha256"] == sha256_bytes(model.read_bytes())
+    with pytest.raises(ValueError, match="precision"):
+        add_variant(tiny_bundle, "anomaly", model, {"precision": "../x"})
+    bare = make_tiny_bundle(tmp_path / "seg_only", anomaly=False)
+    with pytest.raises(BundleError, match="no model 'anomaly'"):
+        add_variant(bare, "anomaly", model, {"precision": "int8"})

@@ -19,6 +19,10 @@ SUBCOMMANDS = {
         "k-fold cross-validation of the U-Net recipe (--kfold K), or a held-out report",
     ),
     "samples": ("training.samples", "copy held-out sample images a bundle never saw"),
+    "quantize": (
+        "training.quantize",
+        "add an int8 variant of a bundle's anomaly model, measured through the Inspector",
+    ),
 }
 
 

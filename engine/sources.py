@@ -180,6 +180,9 @@ class FrameSource(ABC):
     kind: str = ""
     live: bool = False
     passed_over: int = 0  # frames a resumed run will not yield: done before, unchanged since
+    #: A camera in software-trigger mode: it exposes a frame only when `trigger()` fires it, so
+    #: the station's software trigger calls `trigger()` (engine.cameras).
+    fired: bool = False
 
     @property
     def key(self) -> str:
@@ -192,6 +195,10 @@ class FrameSource(ABC):
     def expected(self) -> int | None:
         """How many frames the source will yield, where known in advance (None otherwise)."""
         return None
+
+    def trigger(self) -> None:
+        """Fire the camera's software trigger (sources with `fired`); SourceError otherwise."""
+        raise SourceError(f"{self.name}: cannot be triggered by software")
 
     def close(self) -> None:  # noqa: B027 - sources without resources need no close
         """Release the source; safe to call more than once and from another thread."""

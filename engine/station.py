@@ -635,6 +635,8 @@ class Station:
                 self._missed(trig, "source has no more frames", run)
             return frame
         try:
+            if run.source.fired:  # the camera exposes only when fired: the frame is this part
+                run.source.trigger()
             frame = run.feed.take(self.trigger_timeout_s, after=trig.time)
         except SourceError as exc:  # the camera dropped out: the triggered part is an ERROR
             lost = Frame(f"job-{run.jobs}", time.time(), run.source.name, error=str(exc))

@@ -87,6 +87,9 @@ VIOLATIONS = {
     "the service needs an extra": (
         "engine/service_config.py", "import engine.line.mqtt", {"line-extras-optional"}
     ),
+    "the sources need the pylon extra": (
+        "engine/sources.py", "import engine.cameras.pylon", {"camera-extras-optional"}
+    ),
 }  # fmt: skip
 
 

@@ -175,14 +175,13 @@ def _write_reports(summary: BatchSummary, out: Path) -> dict[str, Path]:
     first and each file is written whole or not at all (a full disk): what could not be
     written is logged, and the others are still written."""
     paths = {"database": out / DB_NAME}
-    writers = {
-        "summary": lambda temp: temp.write_text(json.dumps(asdict(summary), indent=2), "utf-8"),
-        "csv": lambda temp: _export(out, ResultStore.export_csv, temp),
-        "json": lambda temp: _export(out, ResultStore.export_json, temp),
-    }
-    names = {"summary": "summary.json", "csv": "results.csv", "json": "results.json"}
-    for key, write in writers.items():
-        target = out / names[key]
+    reports = (
+        ("summary", "summary.json", lambda temp: temp.write_text(_summary_json(summary), "utf-8")),
+        ("csv", "results.csv", lambda temp: _export(out, ResultStore.export_csv, temp)),
+        ("json", "results.json", lambda temp: _export(out, ResultStore.export_json, temp)),
+    )
+    for key, name, write in reports:
+        target = out / name
         temp = target.with_name(f".{target.name}.tmp")
         try:
             write(temp)
@@ -193,6 +192,10 @@ def _write_reports(summary: BatchSummary, out: Path) -> dict[str, Path]:
         else:
             paths[key] = target
     return paths
+
+
+def _summary_json(summary: BatchSummary) -> str:
+    return json.dumps(asdict(summary), indent=2)
 
 
 def _export(out: Path, export: Callable[[ResultStore, Path], Path], path: Path) -> None:

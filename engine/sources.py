@@ -433,13 +433,21 @@ def _not_a_file(path: Path) -> str:
     """Why `path` (an entry that is neither a folder nor a regular file) cannot be read."""
     if path.is_symlink() and not path.exists():
         return f"broken link: its target {printable(os.readlink(path))} does not exist"
-    return f"not a regular file ({_special_kind(path.stat().st_mode)})"
+    return f"not a regular file ({special_kind(path.stat().st_mode)})"
 
 
-def _special_kind(mode: int) -> str:
-    kinds = [(stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device")]
-    kinds.append((stat.S_ISBLK, "a device"))
-    return next((name for test, name in kinds if test(mode)), "a special file")
+SPECIAL_KINDS = (
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+def special_kind(mode: int) -> str:
+    """What a file that is neither a folder nor a regular file is (its `st_mode`), in words:
+    reading one could block, so the station names it and leaves it alone."""
+    return next((name for test, name in SPECIAL_KINDS if test(mode)), "a special file")
 
 
 class _CaptureSource(FrameSource):
@@ -646,7 +654,7 @@ def open_source(
         )
     if not stat.S_ISREG(mode):
         raise SourceError(
-            f"{printable(text)}: not a regular file or folder ({_special_kind(mode)}); "
+            f"{printable(text)}: not a regular file or folder ({special_kind(mode)}); "
             "give an image file, a video file, a folder or a camera"
         )
     if kind == "video":

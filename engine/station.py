@@ -705,16 +705,12 @@ class Station:
             recorded = Recorded(0, error, (time.perf_counter() - started) * 1000)
         verdict = result.verdict.value if result is not None else ERROR
         summary = run.summary
-        if not recorded.row_id:
-            unstored = {"frame_id": frame.id, "origin": frame.origin, "verdict": verdict}
-            summary.unstored.append({**unstored, "error": error})
-        with self._cond:
-            if recorded.row_id:  # counted from what was stored: nothing counted twice or unsaved
-                self._counters = _count(self._counters, verdict)
-        if recorded.row_id and frame.id in run.failed:
-            self._retried(run, frame.id, frame.signature, recorded.row_id)
-        if recorded.row_id and verdict == ERROR:
-            run.failed.add(frame.id)
+        if recorded.row_id:  # counted from what was stored: nothing counted twice or unsaved
+            self._count_stored(run, frame, verdict, recorded.row_id)
+        else:
+            summary.unstored.append(
+                {"frame_id": frame.id, "origin": frame.origin, "verdict": verdict, "error": error}
+            )
         with self._cond:
             counters = dataclasses.replace(self._counters)
         summary.inspected += 1
@@ -740,6 +736,15 @@ class Station:
             except Exception:  # a broken sink is reported; the part is stored already
                 log.exception("result sink %r failed on result %d", sink, part.result_id)
         return FrameFailed(part) if result is None else ResultReady(part)
+
+    def _count_stored(self, run: _Run, frame: Frame, verdict: str, row_id: int) -> None:
+        """Count a stored part; a frame that had failed before makes that failure history."""
+        with self._cond:
+            self._counters = _count(self._counters, verdict)
+        if frame.id in run.failed:
+            self._retried(run, frame.id, frame.signature, row_id)
+        if verdict == ERROR:
+            run.failed.add(frame.id)
 
     def _retried(
         self, run: _Run, frame_id: str, signature: str | None, row_id: int | None = None

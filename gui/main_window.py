@@ -827,7 +827,7 @@ class MainWindow(QMainWindow):
         the banner, its own image if it has one, else its name where the image was."""
         self.current = None  # a threshold or overlay change must not bring the last part back
         frame = part.frame
-        what = Path(frame.path).name if frame.path else frame.origin
+        what = Path(frame.origin).name if frame.path else frame.origin  # printable
         reason = part.error or "unreadable"
         if frame.image is not None:
             self.view.set_image(frame.image)

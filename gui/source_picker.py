@@ -20,16 +20,10 @@ from PySide6.QtCore import QFileInfo
 from PySide6.QtGui import QAbstractFileIconProvider, QIcon
 from PySide6.QtWidgets import QFileDialog, QFileIconProvider, QInputDialog, QWidget
 
-from engine.sources import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, classify
+from engine.sources import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, classify, special_kind
 
 # Files there are the kernel's: reading one can block for ever (/proc/kmsg) or never end.
 SYSTEM_ROOTS = (Path("/proc"), Path("/sys"), Path("/dev"))
-SPECIAL_KINDS = (
-    (stat.S_ISFIFO, "a FIFO (named pipe)"),
-    (stat.S_ISSOCK, "a socket"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-)
 
 
 Take = Callable[[str], None]  # what a dialog hands its path, or its refusal, to
@@ -81,8 +75,9 @@ def check_path(text: str, *, camera: bool = False, missing_ok: bool = False) -> 
         raise PathRefused(f"{spec}: cannot be looked at ({exc.strerror or exc})") from None
     if stat.S_ISDIR(mode) or stat.S_ISREG(mode):
         return spec
-    kind = next((name for test, name in SPECIAL_KINDS if test(mode)), "not a regular file")
-    raise PathRefused(f"{spec}: {kind}, not a file or folder; the station does not read it")
+    raise PathRefused(
+        f"{spec}: {special_kind(mode)}, not a file or folder; the station does not read it"
+    )
 
 
 def start_folder(start: str) -> str:

@@ -247,8 +247,18 @@ class ResultStore:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    def create_tables(self, script: str) -> None:
+        """Create the tables another engine module keeps in this file (idempotent SQL).
+
+        Each such module (review queue, lots, audit trail) owns its schema and queries; the store
+        owns the file, its lock and its errors, so they share one connection and one WAL file.
+        """
+        with self.connection() as db:
+            db.executescript(script)
+
     @contextmanager
-    def _cursor(self) -> Iterator[sqlite3.Connection]:
+    def connection(self) -> Iterator[sqlite3.Connection]:
+        """The store's connection under its lock; an SQLite error becomes a StoreError."""
         with self._lock:
             try:
                 yield self._db
@@ -337,7 +347,7 @@ class ResultStore:
         values = {k: printable(v) if isinstance(v, str) else v for k, v in values.items()}
         names = ", ".join(values)
         marks = ", ".join("?" * len(values))
-        with self._cursor() as db:
+        with self.connection() as db:
             cursor = db.execute(
                 f"INSERT INTO {table} ({names}) VALUES ({marks})", list(values.values())
             )
@@ -367,7 +377,7 @@ class ResultStore:
     def missed_triggers(self, *, run_id: str | None = None) -> list[MissedTrigger]:
         where, params = _filters(run_id=run_id)
         names = ", ".join(f.name for f in fields(MissedTrigger))
-        with self._cursor() as db:
+        with self.connection() as db:
             rows = db.execute(
                 f"SELECT {names} FROM missed_triggers{where} ORDER BY id", params
             ).fetchall()
@@ -394,7 +404,7 @@ class ResultStore:
 
     def recipe_switches(self) -> list[RecipeSwitch]:
         names = ", ".join(f.name for f in fields(RecipeSwitch))
-        with self._cursor() as db:
+        with self.connection() as db:
             rows = db.execute(f"SELECT {names} FROM recipe_switches ORDER BY id").fetchall()
         return [RecipeSwitch(*row) for row in rows]
 
@@ -407,7 +417,7 @@ class ResultStore:
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
-        with self._cursor() as db:
+        with self.connection() as db:
             rows = db.execute(sql, params).fetchall()
         return [_record(row) for row in rows]
 
@@ -430,7 +440,7 @@ class ResultStore:
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY id LIMIT ? OFFSET ?"
-        with self._cursor() as db:
+        with self.connection() as db:
             rows = db.execute(sql, [*params, -1 if limit is None else limit, offset]).fetchall()
         return [_record(row) for row in rows]
 
@@ -445,7 +455,7 @@ class ResultStore:
         where += (" AND " if where else " WHERE ") + "retried_in IS NULL"
         if since_reset:
             where += f" AND id > {_LAST_RESET}"
-        with self._cursor() as db:
+        with self.connection() as db:
             rows = db.execute(
                 f"SELECT verdict, COUNT(*) FROM inspections{where} GROUP BY verdict", params
             ).fetchall()
@@ -459,7 +469,7 @@ class ResultStore:
 
     def reset_counters(self) -> None:
         """Start counting from zero; rows stay in the history (a reset marker is stored)."""
-        with self._cursor() as db:
+        with self.connection() as db:
             db.execute(
                 "INSERT INTO counter_resets (time, last_inspection_id) "
                 "SELECT ?, COALESCE(MAX(id), 0) FROM inspections",
@@ -472,7 +482,7 @@ class ResultStore:
         `bundle_digest`, only the rows that bundle produced."""
         where, params = _filters(source=source, bundle_digest=bundle_digest)
         where += (" AND " if where else " WHERE ") + f"verdict != '{ERROR}'"
-        with self._cursor() as db:
+        with self.connection() as db:
             rows = db.execute(
                 f"SELECT frame_id, file_sig FROM inspections{where} ORDER BY id", params
             ).fetchall()
@@ -482,7 +492,7 @@ class ResultStore:
         """Frame ids of `source` whose failures no later row has retried yet."""
         where, params = _filters(source=source, bundle_digest=bundle_digest)
         where += (" AND " if where else " WHERE ") + f"verdict = '{ERROR}' AND retried_in IS NULL"
-        with self._cursor() as db:
+        with self.connection() as db:
             rows = db.execute(f"SELECT DISTINCT frame_id FROM inspections{where}", params)
             return {row[0] for row in rows.fetchall()}
 
@@ -506,7 +516,7 @@ class ResultStore:
         )
         last = 2**63 - 1 if before is None else before  # SQLite's largest row id
         params = [printable(source), printable(frame_id), bundle_digest, ERROR, last, file_sig]
-        with self._cursor() as db:
+        with self.connection() as db:
             counted = db.execute(
                 f"SELECT COUNT(*) FROM inspections WHERE {condition} AND id > {_LAST_RESET}",
                 params,
@@ -518,7 +528,7 @@ class ResultStore:
 
     def bundle_digests(self, source: str) -> set[str]:
         """Digests of the bundles that produced the stored rows of `source`."""
-        with self._cursor() as db:
+        with self.connection() as db:
             rows = db.execute(
                 "SELECT DISTINCT bundle_digest FROM inspections "
                 "WHERE source = ? AND bundle_digest IS NOT NULL",
@@ -552,7 +562,7 @@ class ResultStore:
 
     def publish_cursor(self, sink: str) -> int | None:
         """The last result id `sink` has had acknowledged; None when it never had a cursor."""
-        with self._cursor() as db:
+        with self.connection() as db:
             row = db.execute(
                 "SELECT last_id FROM publish_cursors WHERE sink = ?", (sink,)
             ).fetchone()
@@ -560,7 +570,7 @@ class ResultStore:
 
     def set_publish_cursor(self, sink: str, last_id: int) -> None:
         """Record that every row up to `last_id` has been acknowledged by `sink`'s receiver."""
-        with self._cursor() as db:
+        with self.connection() as db:
             db.execute(
                 "INSERT INTO publish_cursors (sink, last_id) VALUES (?, ?) "
                 "ON CONFLICT (sink) DO UPDATE SET last_id = excluded.last_id",
@@ -570,13 +580,13 @@ class ResultStore:
     def records_after(self, last_id: int, limit: int = 100) -> list[Record]:
         """Rows with id > `last_id` in id order, at most `limit`: what a sink has still to send."""
         sql = f"SELECT {', '.join(_SQL_COLUMNS)} FROM inspections WHERE id > ? ORDER BY id LIMIT ?"
-        with self._cursor() as db:
+        with self.connection() as db:
             rows = db.execute(sql, (int(last_id), int(limit))).fetchall()
         return [_record(row) for row in rows]
 
     def last_record_id(self) -> int:
         """The id of the newest row (0 when the store is empty)."""
-        with self._cursor() as db:
+        with self.connection() as db:
             return int(db.execute("SELECT COALESCE(MAX(id), 0) FROM inspections").fetchone()[0])
 
 

@@ -29,7 +29,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.cameras.pylon import PylonSettings, PylonSource, list_cameras
+from engine.cameras.common import CameraSettings, CameraSetup
+from engine.cameras.pylon import PylonSource, list_cameras
 
 
 def _stats(ms: list[float]) -> dict[str, float]:
@@ -88,13 +89,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.environ.setdefault("PYLON_CAMEMU", "1")
     serial = list_cameras()[0].serial
-    settings = PylonSettings(
-        serial=serial,
+    setup = CameraSetup(
         trigger="software",
         roi=tuple(args.roi),
         pixel_format=args.pixel_format,
         exposure_us=args.exposure_us,
     )
+    settings = CameraSettings(serial=serial, setup=setup)
     with PylonSource(settings) as source:
         same_thread(source, 5)  # warm-up
         latency, call = same_thread(source, args.count)

@@ -29,6 +29,7 @@ from typing import Any
 import cv2
 
 from engine.bundle import BundleError, load_bundle
+from engine.cameras.spec import CameraSpecError, is_camera_spec, parse_camera_spec
 from engine.imageio import max_pixels_setting
 from engine.line.links import KINDS as LINK_KINDS
 from engine.line.links import LinkError, LinkSpec, parse_link
@@ -53,7 +54,16 @@ SECTIONS = {
     },
     "source": {"spec", "trigger", "realtime", "poll_interval", "reconnect_s"},
     "recipes": {"file", "recipe"},
-    "recipe": {"id", "name", "bundle", "thresholds", "overlay_mode", "overlays", "archive"},
+    "recipe": {
+        "id",
+        "name",
+        "bundle",
+        "thresholds",
+        "overlay_mode",
+        "overlays",
+        "archive",
+        "camera",
+    },
     # Line links: each adapter's own config class checks the keys (engine.line.links).
     **{section: set() for section in LINK_KINDS},
 }
@@ -351,7 +361,11 @@ def _source(reader: _Reader) -> SourceConfig | None:
     if isinstance(spec, int) and not isinstance(spec, bool):
         spec = str(spec)  # `spec = 0`: a camera index written as a number
     if spec is None:
-        reader.error("source.spec", "missing (camera index, stream URL, folder, video or image)")
+        reader.error(
+            "source.spec",
+            "missing (camera index, stream URL, pylon:SERIAL, genicam:SERIAL@producer.cti, "
+            "folder, video or image)",
+        )
     elif not isinstance(spec, str) or not spec.strip():
         reader.error("source.spec", f"must be non-empty text, got {spec!r}")
         spec = None
@@ -481,11 +495,28 @@ def _check_source(reader: _Reader, source: SourceConfig) -> None:
         if problem:
             reader.error("source.spec", problem)
             return
+    elif problem := _camera_spec_problem(source.spec):
+        reader.error("source.spec", problem)
+        return
     named = f"source.spec is {'an' if kind == 'image' else 'a'} {kind}"
     if source.trigger is TriggerMode.FILE and kind != "folder":
         reader.error("source.trigger", f"'file' watches a folder; {named}")
     if source.realtime and kind != "video":
         reader.error("source.realtime", f"plays a video file as a camera; {named}")
+
+
+def _camera_spec_problem(spec: str) -> str | None:
+    """What is wrong with an industrial camera's spec (engine.cameras.spec), checked without
+    opening the camera: its syntax, and that a producer it names is a file."""
+    if not is_camera_spec(spec):
+        return None
+    try:
+        camera = parse_camera_spec(spec)
+    except CameraSpecError as exc:
+        return str(exc)
+    if camera.producer and not Path(camera.producer).expanduser().is_file():
+        return f"{spec}: the GenTL producer {camera.producer} is not a file"
+    return None
 
 
 def _file_source_problem(path: Path, kind: str) -> str | None:

@@ -24,13 +24,18 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import cv2
 import numpy as np
 
+from engine.cameras.spec import CameraSpecError, is_camera_spec, open_camera, parse_camera_spec
 from engine.imageio import ImageReadError, read_image
 from engine.text import printable
+
+if TYPE_CHECKING:  # engine.cameras.common imports this module
+    from engine.cameras.common import CameraSetup
 
 log = logging.getLogger(__name__)
 
@@ -150,10 +155,13 @@ SOURCE_KINDS = ("image", "folder", "video", "camera")
 
 
 def classify(spec: str | Path) -> str:
-    """The kind of source `spec` names: 'camera' (a digit string or a stream URL), 'folder',
+    """The kind of source `spec` names: 'camera' (a digit string, a stream URL or an industrial
+    camera: `pylon:SERIAL`, `genicam:SERIAL@producer.cti`, engine.cameras.spec), 'folder',
     'video' (by extension) or 'image' (anything else). The one place sources are classified."""
     text = str(spec)
     if text.isdigit() or urlsplit(text).scheme.lower() in CAMERA_URL_SCHEMES:
+        return "camera"
+    if is_camera_spec(text):
         return "camera"
     path = Path(text)
     if path.is_dir():
@@ -183,6 +191,9 @@ class FrameSource(ABC):
     #: A camera in software-trigger mode: it exposes a frame only when `trigger()` fires it, so
     #: the station's software trigger calls `trigger()` (engine.cameras).
     fired: bool = False
+    #: Frames the source itself reports lost (an industrial camera's dropped or incomplete
+    #: frames): parts never inspected, which the station counts with its own dropped frames.
+    lost: int = 0
 
     @property
     def key(self) -> str:
@@ -199,6 +210,10 @@ class FrameSource(ABC):
     def trigger(self) -> None:
         """Fire the camera's software trigger (sources with `fired`); SourceError otherwise."""
         raise SourceError(f"{self.name}: cannot be triggered by software")
+
+    def configure(self, setup: CameraSetup) -> None:  # noqa: B027 - only industrial cameras
+        """Apply a recipe's camera settings (engine.cameras.common.CameraSetup) to an open
+        camera; SourceError naming the node it refuses. Other sources have none to apply."""
 
     def close(self) -> None:  # noqa: B027 - sources without resources need no close
         """Release the source; safe to call more than once and from another thread."""
@@ -630,6 +645,8 @@ def open_source(
     stop: threading.Event | None = None,
     poll_interval: float = 0.5,
     realtime: bool = False,
+    camera_setup: CameraSetup | None = None,
+    software: bool = False,
 ) -> FrameSource:
     """Open the source `spec` names, of the kind `classify` gives.
 
@@ -637,9 +654,19 @@ def open_source(
     `poll_interval` apply to folders (e.g. exclude an output folder inside the source folder);
     `realtime` plays a video file at its own rate as a live camera stand-in. Anything that is
     neither a folder nor a regular file (a FIFO, a device) is refused: reading it could block.
+    An industrial camera opens with `camera_setup` (a recipe's CameraSetup; None: the camera's
+    own settings), fired by the station's software trigger with `software`.
     """
     text = str(spec)
     kind = classify(text)
+    if is_camera_spec(text):
+        from engine.cameras.common import CameraSetup
+
+        try:
+            camera = parse_camera_spec(text)
+        except CameraSpecError as exc:
+            raise SourceError(str(exc)) from None
+        return open_camera(camera, camera_setup or CameraSetup(), software)
     if kind == "camera":
         return CameraSource(int(text) if text.isdigit() else text)
     path = Path(text)

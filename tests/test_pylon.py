@@ -87,15 +87,15 @@ class Reader:
 @pytest.fixture
 def opened(emulation):
     """Opens PylonSources and closes every one at the end, even when the test failed."""
-    from engine.cameras.pylon import PylonSettings, PylonSource
+    from engine.cameras.common import CameraSettings, CameraSetup
+    from engine.cameras.pylon import PylonSource
 
     sources = []
 
-    def open_(**settings):
-        settings.setdefault("serial", SERIALS[0])
-        settings.setdefault("roi", (0, 0, 64, 48))
-        settings.setdefault("pixel_format", "Mono8")
-        source = PylonSource(PylonSettings(**settings))
+    def open_(serial=SERIALS[0], **setup):
+        setup.setdefault("roi", (0, 0, 64, 48))
+        setup.setdefault("pixel_format", "Mono8")
+        source = PylonSource(CameraSettings(serial=serial, setup=CameraSetup(**setup)))
         sources.append(source)
         return source
 
@@ -112,19 +112,6 @@ def test_missing_pypylon_names_the_extra(monkeypatch):
         module.load_pypylon()
 
 
-def test_settings_need_a_serial_or_user_id_and_known_values():
-    from engine.cameras.pylon import PylonSettings
-
-    with pytest.raises(ValueError, match="serial number or user id"):
-        PylonSettings()
-    with pytest.raises(ValueError, match="trigger"):
-        PylonSettings(serial="1", trigger="line4")
-    with pytest.raises(ValueError, match="activation"):
-        PylonSettings(serial="1", trigger="line1", activation="both")
-    with pytest.raises(ValueError, match="roi"):
-        PylonSettings(serial="1", roi=(0, 0, 0, 10))
-
-
 @needs_pylon
 def test_opens_the_camera_with_the_serial(opened):
     from engine.cameras.pylon import list_cameras
@@ -139,10 +126,11 @@ def test_opens_the_camera_with_the_serial(opened):
 
 @needs_pylon
 def test_an_unknown_serial_lists_the_cameras_found(emulation):
-    from engine.cameras.pylon import PylonSettings, PylonSource
+    from engine.cameras.common import CameraSettings
+    from engine.cameras.pylon import PylonSource
 
     with pytest.raises(SourceError, match="not found") as info:
-        PylonSource(PylonSettings(serial="4711"))
+        PylonSource(CameraSettings(serial="4711"))
     assert all(serial in str(info.value) for serial in SERIALS)
 
 
@@ -236,7 +224,7 @@ def test_trigger_is_refused_unless_software(opened, trigger):
         ("Mono16", (100, 200), np.uint16, 65535),
         ("RGB8Packed", (100, 200, 3), np.uint8, 255),
         ("BayerRG8", (100, 200, 3), np.uint8, 255),
-        ("BayerBG12", (100, 200, 3), np.uint8, 255),
+        ("BayerBG12", (100, 200, 3), np.uint16, 4095),
     ],
 )
 def test_pixel_formats_map_to_the_engine_layout(opened, pixel_format, shape, dtype, top):
@@ -252,38 +240,54 @@ def test_pixel_formats_map_to_the_engine_layout(opened, pixel_format, shape, dty
 
 
 @needs_pylon
-def test_rgb_becomes_bgr(opened):
-    """The emulation's test image is grey, so the channel order is checked on a known array."""
-    from pypylon import pylon
-
-    source = opened()
-
-    class Result:  # the two calls _image makes of an RGB8 grab result
-        def GetPixelType(self):
-            return pylon.PixelType_RGB8packed
-
-        def GetArray(self):
-            rgb = np.zeros((2, 3, 3), np.uint8)
-            rgb[..., 0] = 200  # red
-            return rgb
-
-    image = source._image(Result())
-    assert image.shape == (2, 3, 3) and (image[..., 2] == 200).all() and not image[..., :2].any()
-
-
-@needs_pylon
-def test_failed_grabs_are_counted_and_yield_nothing(opened):
+def test_failed_grabs_triggered_are_error_frames_of_their_parts(opened):
     source = opened(trigger="software")
     source.camera.ForceFailedBufferCount.Value = 2
     source.camera.ForceFailedBuffer.Execute()
     reader = Reader(source)
+    frames = []
     for _ in range(3):
         source.trigger()
-        time.sleep(0.03)
-    frame = reader.frame(timeout=1.0)
+        frames.append(reader.frame(timeout=1.0))
     assert reader.nothing_within(0.1)
-    assert (source.failed, source.delivered) == (2, 1)
-    assert frame.id == "2"  # block ids 0 and 1 were the failed grabs
+    assert [f.image is None for f in frames] == [True, True, False]
+    assert all("incomplete" in f.error for f in frames[:2]) and frames[2].error is None
+    assert [f.id for f in frames] == ["0", "1", "2"]  # every trigger is a part, in order
+    assert (source.failed, source.delivered, source.lost) == (2, 3, 0)
+    reader.stop()
+
+
+@needs_pylon
+def test_failed_grabs_in_free_run_are_lost_parts(opened):
+    source = opened(trigger="free")
+    source.camera.ForceFailedBufferCount.Value = 3
+    source.camera.ForceFailedBuffer.Execute()
+    reader = Reader(source)
+    frames = [reader.frame() for _ in range(3)]
+    reader.stop()
+    assert all(f.image is not None for f in frames)  # nothing yielded for the failed grabs
+    assert source.failed == 3 and source.lost >= 3
+
+
+@needs_pylon
+def test_configure_applies_a_recipes_settings_to_the_open_camera(opened):
+    from engine.cameras.common import CameraSetup
+
+    source = opened(trigger="software", exposure_us=1000)
+    reader = Reader(source)
+    source.trigger()
+    assert reader.frame(timeout=1.0).image.shape == (48, 64)
+    source.configure(CameraSetup(exposure_us=3000, roi=(0, 0, 96, 64), binning=2))
+    values = source.parameters()
+    assert values["ExposureTime"] == pytest.approx(3000)
+    assert (values["Width"], values["Height"], values["BinningHorizontal"]) == (96, 64, 2)
+    assert values["TriggerSource"] == "Software"  # still fired by the station
+    source.trigger()
+    assert reader.frame(timeout=1.0).image.shape == (64, 96)
+    with pytest.raises(SourceError, match="Gain: 99 is above the maximum"):
+        source.configure(CameraSetup(gain_db=99))
+    source.trigger()  # the refused setting left the camera grabbing with what it had
+    assert reader.frame(timeout=1.0).image.shape == (64, 96)
     reader.stop()
 
 

@@ -53,6 +53,7 @@ class BatchSummary:
     bundle_name: str
     bundle_digest: str
     providers: dict[str, list[str]]
+    precisions: dict[str, str]  # what each model ran: fp32, int8 (engine.variants)
     inspected: int  # frames handled by this run, failures included
     resumed: int  # frames skipped because an earlier run stored them
     total: int
@@ -91,6 +92,7 @@ def run_batch(
     realtime: bool = False,
     progress: Callable[[BatchProgress], None] | None = None,
     cancel: threading.Event | None = None,
+    prefetch: int = 1,
 ) -> BatchSummary:
     """Inspect every frame of `source` that this bundle has not inspected yet; a summary.
 
@@ -98,8 +100,10 @@ def run_batch(
     is the station core's continuous mode (file-arrival mode with `watch`). Overlays go to
     OUT/overlays (policy `overlays`: all, ng or none), NG originals to OUT/ng, results to
     `store` (default OUT/results.sqlite). Setting `cancel` stops after the current frame (and
-    wakes a watched folder). Raises SourceError if the source cannot be opened, StoreError if
-    the database cannot be written; a bad frame is recorded and the run goes on.
+    wakes a watched folder). `prefetch` frames are decoded and preprocessed ahead on a reader
+    thread while the current one is inspected (0: none; engine.prefetch). Raises SourceError
+    if the source cannot be opened, StoreError if the database cannot be written; a bad frame
+    is recorded and the run goes on.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -115,7 +119,7 @@ def run_batch(
         overlay_mode=overlay_mode,
     )
     try:
-        station = Station(store, out_dir)
+        station = Station(store, out_dir, prefetch=prefetch)
         station.prepare(recipe, "station inspect", inspector)
         if progress is not None:
             station.subscribe(functools.partial(_report, progress))
@@ -157,6 +161,7 @@ def _summary(station: Station, run: RunSummary, inspector: Inspector) -> BatchSu
         bundle_name=inspector.bundle.name,
         bundle_digest=digest,
         providers=inspector.providers,
+        precisions=inspector.precisions,
         inspected=run.inspected,
         resumed=run.resumed,
         total=len(records),

@@ -57,6 +57,17 @@ class InputSpec:
 
 
 @dataclass(frozen=True)
+class VariantSpec:
+    """Another precision of a model (e.g. int8), listed under `models.<role>.variants`:
+    its file and the accuracy measured for it and for the fp32 model (`metrics`), from which
+    engine.variants decides whether the station may run it."""
+
+    precision: str
+    file: str
+    metrics: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+
+@dataclass(frozen=True)
 class SegmentationSpec:
     file: str
     input: InputSpec
@@ -64,6 +75,7 @@ class SegmentationSpec:
     output_kind: str
     pixel_threshold: float
     min_defect_area_px: int
+    variants: tuple[VariantSpec, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -79,6 +91,7 @@ class AnomalySpec:
     map_threshold: float
     global_threshold: float | None
     score_meaning: str
+    variants: tuple[VariantSpec, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -126,6 +139,8 @@ class Bundle:
     anomaly: AnomalySpec | None
     input_limits: InputLimits | None
     model_bytes: dict[str, bytes] = field(repr=False)
+    # (role, precision) -> the variant file's bytes, hash-checked like the models'
+    variant_bytes: dict[tuple[str, str], bytes] = field(default_factory=dict, repr=False)
 
     @property
     def name(self) -> str:
@@ -224,7 +239,29 @@ def _parse_segmentation(f: _Fields) -> SegmentationSpec:
         output_kind=out.choice("kind", OUTPUT_KINDS),
         pixel_threshold=f.get("pixel_threshold", float),
         min_defect_area_px=f.get("min_defect_area_px", int),
+        variants=_parse_variants(f),
     )
+
+
+def _parse_variants(f: _Fields) -> tuple[VariantSpec, ...]:
+    """A model's optional `variants` list: precision, file, sha256, metrics (see add_variant)."""
+    entries = f.get("variants", list, required=False) or []
+    variants = []
+    for i, entry in enumerate(entries):
+        v = _Fields(entry, f"{f.where}.variants[{i}]", f.source)
+        precision = v.get("precision", str)
+        if not precision.isidentifier() or precision == "fp32":
+            raise BundleError(
+                f"{f.source}: field '{v.where}.precision' must be a word other than fp32 "
+                f"(the model itself), e.g. 'int8', got {precision!r}"
+            )
+        if precision in (known.precision for known in variants):
+            raise BundleError(f"{f.source}: field '{v.where}': a second {precision} variant")
+        v.get("sha256", str)
+        file = _safe_member(v.get("file", str), f.source, f"{v.where}.file")
+        metrics = v.get("metrics", dict, required=False) or {}
+        variants.append(VariantSpec(precision, file, metrics))
+    return tuple(variants)
 
 
 def _parse_anomaly(f: _Fields) -> AnomalySpec:
@@ -246,6 +283,7 @@ def _parse_anomaly(f: _Fields) -> AnomalySpec:
         map_threshold=f.get("map_threshold", float),
         global_threshold=f.get("global_threshold", float, required=False),
         score_meaning=f.get("score_meaning", str),
+        variants=_parse_variants(f),
     )
 
 
@@ -427,6 +465,25 @@ def _read_model(path: Path, read: _Reader, manifest: dict[str, Any], role: str) 
     return data
 
 
+def _read_variants(path: Path, read: _Reader, manifest: dict[str, Any]) -> dict:
+    """Every variant file's bytes by (role, precision), checked against its sha256."""
+    found = {}
+    for role in ROLES:
+        for i, entry in enumerate(manifest["models"].get(role, {}).get("variants", [])):
+            where = f"models.{role}.variants[{i}]"
+            name = _safe_member(entry["file"], f"{path}/{MANIFEST}", f"{where}.file")
+            data = read(name)
+            if data is None:
+                raise BundleError(f"{path}: file {name!r} named in field '{where}.file' is missing")
+            if sha256_bytes(data) != entry["sha256"].lower():
+                raise BundleError(
+                    f"{path}/{name}: sha256 does not match field '{where}.sha256' "
+                    "(file changed or corrupt)"
+                )
+            found[(role, entry["precision"])] = data
+    return found
+
+
 def load_bundle(path: Path | str) -> Bundle:
     """Read and validate a bundle folder or .zip; raise BundleError naming what is wrong."""
     path = Path(path)
@@ -442,6 +499,7 @@ def load_bundle(path: Path | str) -> Bundle:
             for role in ROLES
             if role in manifest["models"]
         }
+        variant_bytes = _read_variants(path, read, manifest)
     return Bundle(
         source=path,
         manifest=manifest,
@@ -450,6 +508,7 @@ def load_bundle(path: Path | str) -> Bundle:
         anomaly=specs.anomaly,
         input_limits=specs.input_limits,
         model_bytes=model_bytes,
+        variant_bytes=variant_bytes,
     )
 
 
@@ -514,7 +573,7 @@ def add_variant(
     """Add another precision of a bundle's model (e.g. int8) beside the one the station runs:
     the file is copied in as `<role>.<precision>.onnx` and listed under `models.<role>.variants`
     with `entry` (precision, recipe, metrics...) and its sha256; a variant of the same
-    precision is replaced. The engine does not run variants yet; the manifest records them."""
+    precision is replaced. Which one the station runs is engine.variants' choice."""
     bundle_dir = Path(bundle_dir)
     manifest = _read_manifest_for_update(bundle_dir)
     model = manifest["models"].get(role)
@@ -538,6 +597,16 @@ def set_metrics(bundle_dir: Path | str, role: str, split: str, metrics: dict[str
     bundle_dir = Path(bundle_dir)
     manifest = _read_manifest_for_update(bundle_dir)
     manifest.setdefault("metrics", {}).setdefault(role, {})[split] = metrics
+    _write_json_atomic(bundle_dir / MANIFEST, manifest)
+
+
+def set_section(bundle_dir: Path | str, key: str, value: Any) -> None:
+    """Record a top-level manifest section that a training command writes after the models
+    (e.g. `comparison`, from `station-train compare --record`), validated before it is written."""
+    bundle_dir = Path(bundle_dir)
+    manifest = _read_manifest_for_update(bundle_dir)
+    manifest[key] = value
+    parse_manifest(manifest, f"{bundle_dir}/{MANIFEST}")
     _write_json_atomic(bundle_dir / MANIFEST, manifest)
 
 

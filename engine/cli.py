@@ -30,6 +30,7 @@ from engine.providers import ProviderError
 from engine.recorder import DB_NAME, NG_DIR, OVERLAY_DIR, POLICIES
 from engine.sources import SourceError
 from engine.store import ResultStore, StoreError
+from engine.variants import CHOICES as VARIANT_CHOICES
 
 log = logging.getLogger("station.inspect")
 
@@ -75,6 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: env STATION_PROVIDER, else the fastest available)",
     )
     parser.add_argument(
+        "--variant",
+        choices=VARIANT_CHOICES,
+        help="model precision: int8 or fp32 for every model that has it, or auto: a variant "
+        "on the CPU provider when its recorded accuracy passes the gate "
+        "(default: env STATION_VARIANT, else auto; docs/quantization.md)",
+    )
+    parser.add_argument(
         "--watch",
         action="store_true",
         help="for a folder: keep watching for new images until Ctrl-C",
@@ -102,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         log.error("environment: %s", exc)
         return EXIT_ERROR
     try:
-        inspector = Inspector(load_bundle(args.bundle), args.provider)  # before --out is made
+        # before --out is made
+        inspector = Inspector(load_bundle(args.bundle), args.provider, args.variant)
         _check_writable(args.out)
         summary = _run(inspector, args)
         paths = _write_reports(summary, args.out)
@@ -207,7 +216,9 @@ def _print_summary(summary: BatchSummary, paths: dict[str, Path]) -> None:
     lines = [
         f"Source: {summary.source}",
         f"Bundle: {summary.bundle_name} ({summary.bundle_digest[:12]}), providers "
-        + ", ".join(f"{role}: {p[0]}" for role, p in summary.providers.items()),
+        + ", ".join(f"{role}: {p[0]}" for role, p in summary.providers.items())
+        + "; precision "
+        + ", ".join(f"{role}: {p}" for role, p in summary.precisions.items()),
         f"This run: {summary.inspected} inspected, {summary.resumed} already done earlier"
         + (" (stopped early; run again to resume)" if summary.cancelled else ""),
         f"All runs: {summary.total} images: OK {summary.ok}, NG {summary.ng}, "

@@ -1,4 +1,9 @@
-"""Choosing onnxruntime execution providers: the fastest available, or the one asked for."""
+"""Choosing onnxruntime execution providers: the fastest available, or the one asked for.
+
+OpenVINO (the `onnxruntime-openvino` build) is a choice, never picked by `auto`: whether it
+beats the default CPU provider depends on the CPU and the model, so an engineer chooses it
+after measuring (bench/bench_runtimes.py).
+"""
 
 import logging
 import os
@@ -18,10 +23,16 @@ ALIASES = {
     "directml": "DmlExecutionProvider",
     "dml": "DmlExecutionProvider",
     "coreml": "CoreMLExecutionProvider",
+    "openvino": "OpenVINOExecutionProvider",
     "cpu": "CPUExecutionProvider",
 }
+INSTALL_HINTS = {
+    "CUDAExecutionProvider": "for CUDA install onnxruntime-gpu",
+    "OpenVINOExecutionProvider": "for OpenVINO install onnxruntime-openvino",
+    "DmlExecutionProvider": "for DirectML install onnxruntime-directml",
+}
 ENV_VAR = "STATION_PROVIDER"
-CHOICES = ("auto", "cpu", "cuda", "directml", "coreml")  # the names a person picks from
+CHOICES = ("auto", "cpu", "cuda", "directml", "coreml", "openvino")  # the names a person picks
 
 
 class ProviderError(Exception):
@@ -39,14 +50,15 @@ def choose_providers(override: str | None = None) -> list[str]:
     wanted = override or os.environ.get(ENV_VAR) or ""
     if wanted and wanted.lower() != "auto":
         name = ALIASES.get(wanted.lower(), wanted)
-        if name not in PREFERENCE:
+        if name not in ALIASES.values():
             raise ProviderError(
                 f"unknown execution provider {wanted!r}; use one of {', '.join(ALIASES)} or auto"
             )
         if name not in available:
+            hint = INSTALL_HINTS.get(name, "")
             raise ProviderError(
                 f"execution provider {wanted!r} is not available in this onnxruntime "
-                f"(available: {', '.join(available)}); for CUDA install onnxruntime-gpu"
+                f"(available: {', '.join(available)})" + (f"; {hint}" if hint else "")
             )
         return [name] if name == "CPUExecutionProvider" else [name, "CPUExecutionProvider"]
     chosen = [p for p in PREFERENCE if p in available]

@@ -47,6 +47,11 @@ class InspectionResult:
     heat: np.ndarray | None = None  # anomaly map normalised to [0, 1] by the bundle
     regions: list[Region] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
+    # Set by `decide`, for the per-model table and the store: the models that rejected the part
+    # ("segmentation", "anomaly"), and the largest U-Net region below the minimum area in image
+    # px (a near miss the verdict does not count; None without a segmentation model).
+    rejected_by: tuple[str, ...] = ()
+    near_miss_px: int | None = None
 
     @property
     def image_threshold(self) -> float | None:

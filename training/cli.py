@@ -19,9 +19,13 @@ SUBCOMMANDS = {
         "k-fold cross-validation of the U-Net recipe (--kfold K), or a held-out report",
     ),
     "samples": ("training.samples", "copy held-out sample images a bundle never saw"),
+    "compare": (
+        "training.compare",
+        "compare a challenger bundle with the champion on images neither trained on",
+    ),
     "quantize": (
         "training.quantize",
-        "add an int8 variant of a bundle's anomaly model, measured through the Inspector",
+        "add int8 variants of a bundle's models that keep their accuracy (measured)",
     ),
 }
 

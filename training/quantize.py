@@ -1,23 +1,28 @@
-"""Add an int8 variant of a bundle's anomaly model, measured through the station's Inspector.
+"""Add int8 variants of a bundle's models (anomaly model, U-Net), measured through the
+station's Inspector, and keep each only if it passes the accuracy gate.
 
-The variant is built with onnxruntime static quantization (QDQ; per-channel symmetric int8
+A variant is built with onnxruntime static quantization (QDQ; per-channel symmetric int8
 weights, uint8 activations) from a recipe that says which nodes go int8; everything else stays
-float. It is calibrated on the images the model was fitted on (the manifest's `fit` list of
-train/good images), through the engine's own preprocessing. Then the variant and the fp32 model
-are evaluated the same way as `station-train evaluate` on `<category>/test` (a scratch bundle
-holding the variant is run through the Inspector), and both are timed alone with the
-Inspector's session options on the same images, order alternating.
+float. It is calibrated on the images the model was fitted on (the anomaly model: the
+manifest's `fit` list of train/good images; the U-Net: its training split), through the
+engine's own preprocessing. Then the variant and the fp32 model are evaluated the same way as
+`station-train evaluate` (anomaly model: image / pixel AUROC on `<category>/test`; U-Net:
+held-out Dice on the split its manifest records), a scratch bundle holding the model run
+through the Inspector, and both are timed alone with the Inspector's session options on the
+same images, order alternating.
 
-The bundle keeps its fp32 model as the one the station runs; the int8 file is written beside
-it and recorded under `models.anomaly.variants` in the manifest (precision, file, sha256,
-recipe, calibration, metrics, speed). See docs/quantization.md for the study behind the
-default recipe.
+The fp32 model stays in the bundle; the int8 file is written beside it and recorded under
+`models.<role>.variants` (precision, file, sha256, recipe, calibration, metrics, speed, gate)
+when engine.variants.check_gate passes it (at most 0.5 points lower image AUROC and 1 point
+lower pixel AUROC; U-Net at most 1 point lower Dice); the station then runs it on the CPU.
+See docs/quantization.md for the study behind the default recipes.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import logging
 import os
 import shutil
@@ -32,16 +37,22 @@ import onnx
 import onnxruntime as ort
 from onnx import numpy_helper
 
-from engine.bundle import add_variant, load_bundle, sha256_bytes, write_model
+from engine.bundle import VariantSpec, add_variant, load_bundle, sha256_bytes, write_model
 from engine.imageio import read_image
 from engine.inspector import Inspector
 from engine.preprocess import to_model_input
+from engine.variants import check_gate
 from training.evaluate_anomaly import _metrics, collect
+from training.evaluate_segmentation import evaluate_segmentation
 from training.mvtec import category_dir, list_samples
 
 log = logging.getLogger(__name__)
 
-CALIB_OP_TYPES = ["Conv", "Relu", "MaxPool", "MatMul"]  # one calibration cache per method
+# every op type a recipe of the role may quantize: one calibration cache per method and model
+CALIB_OP_TYPES = {
+    "anomaly": ["Conv", "Relu", "MaxPool", "MatMul"],
+    "segmentation": ["Conv", "Relu", "MaxPool", "Concat", "Resize"],
+}
 
 
 # --------------------------------------------------------------------------- graph
@@ -121,6 +132,18 @@ def node_groups(model: onnx.ModelProto) -> dict[str, list[str]]:
     }
 
 
+def segmentation_groups(model: onnx.ModelProto) -> dict[str, list[str]]:
+    """Named node sets of the U-Net graph: its convs, and the head (the last conv, whose
+    logits the sigmoid turns into the probability the pixel threshold cuts)."""
+    nodes = model.graph.node
+    convs = [n.name for n in nodes if n.op_type == "Conv"]
+    return {"all": [n.name for n in nodes], "convs": convs, "head": convs[-1:]}
+
+
+def groups_for(role: str, model: onnx.ModelProto) -> dict[str, list[str]]:
+    return node_groups(model) if role == "anomaly" else segmentation_groups(model)
+
+
 @dataclasses.dataclass(frozen=True)
 class Recipe:
     """Which nodes go int8 (op types within node groups), which stay float, how calibrated."""
@@ -131,6 +154,7 @@ class Recipe:
     quantize: tuple[str, ...]  # node groups that may be quantized
     exclude: tuple[str, ...] = ()  # node groups kept float inside those
     note: str = ""
+    role: str = "anomaly"  # the model it applies to
 
     def describe(self) -> str:
         kept = "+".join(self.exclude) if self.exclude else "-"
@@ -151,6 +175,7 @@ class Recipe:
 
 
 BB = ("Conv", "Relu", "MaxPool")
+UNET = ("Conv", "Relu", "MaxPool", "Concat", "Resize")
 RECIPES = {
     r.name: r
     for r in [
@@ -190,9 +215,22 @@ RECIPES = {
         Recipe("bb_bank_minmax", "minmax", (*BB, "MatMul"), ("backbone", "bank_matmul")),
         Recipe("bb_bank_entropy", "entropy", (*BB, "MatMul"), ("backbone", "bank_matmul")),
         Recipe("bb_bank_percentile", "percentile", (*BB, "MatMul"), ("backbone", "bank_matmul")),
+        Recipe("unet_minmax", "minmax", UNET, ("all",), ("head",), role="segmentation"),
+        Recipe("unet_percentile", "percentile", UNET, ("all",), ("head",), role="segmentation"),
+        Recipe("unet_all_minmax", "minmax", UNET, ("all",), role="segmentation", note="head too"),
+        Recipe(
+            "unet_convonly_minmax",
+            "minmax",
+            ("Conv",),
+            ("all",),
+            ("head",),
+            note="convs only: Relu/MaxPool/Concat/Resize between DQ and Q",
+            role="segmentation",
+        ),
     ]
 }
 DEFAULT_RECIPE = "bb_bank_minmax"
+DEFAULT_SEG_RECIPE = "unet_minmax"
 
 
 # --------------------------------------------------------------------------- building
@@ -250,7 +288,7 @@ def build_int8(
         "entropy": CalibrationMethod.Entropy,
         "percentile": CalibrationMethod.Percentile,
     }
-    groups = node_groups(onnx.load(fp32_path))
+    groups = groups_for(recipe.role, onnx.load(fp32_path))
     allowed = {n for g in recipe.quantize for n in groups[g]}
     excluded = {n for g in recipe.exclude for n in groups[g]}
     exclude = sorted((set(groups["all"]) - allowed) | excluded)
@@ -280,7 +318,7 @@ def build_int8(
             str(fp32_path),
             str(scratch),
             _Reader(calib, input_name),
-            op_types_to_quantize=CALIB_OP_TYPES,
+            op_types_to_quantize=CALIB_OP_TYPES[recipe.role],
             **common,
         )
         scratch.unlink(missing_ok=True)
@@ -328,17 +366,17 @@ def time_pair(
     return statistics.median(times[0]), statistics.median(times[1])
 
 
-def scratch_bundle(src: Path, model: Path, out: Path) -> Path:
-    """An anomaly-only bundle folder whose model is `model`, with `src`'s anomaly settings."""
+def scratch_bundle(src: Path, model: Path, out: Path, role: str = "anomaly") -> Path:
+    """A bundle folder holding only `role`, whose model is `model`, with `src`'s settings."""
     if out.exists():
         shutil.rmtree(out)
     bundle = load_bundle(src)
-    entry = dict(bundle.manifest["models"]["anomaly"])
+    entry = dict(bundle.manifest["models"][role])
     for key in ("file", "sha256", "variants"):
         entry.pop(key, None)
     write_model(
         out,
-        "anomaly",
+        role,
         model,
         entry,
         name=bundle.name,
@@ -384,7 +422,10 @@ class Measured:
 
 
 class Study:
-    """Shared state for measuring several recipes on one bundle (fp32 evaluated once)."""
+    """Shared state for measuring several recipes of the anomaly model on one bundle (fp32
+    evaluated once)."""
+
+    role = "anomaly"
 
     def __init__(
         self,
@@ -397,28 +438,26 @@ class Study:
         evaluate: bool = True,
     ) -> None:
         self.bundle_dir, self.work = Path(bundle_dir), Path(work)
+        self.data_root, self.category = Path(data_root), category
+        self.cat_dir = category_dir(data_root, category)
         self.work.mkdir(parents=True, exist_ok=True)
         self.timing_n, self.do_eval = timing_n, evaluate
         bundle = load_bundle(self.bundle_dir)
-        if bundle.anomaly is None:
-            raise SystemExit(f"{bundle_dir}: the bundle has no anomaly model")
-        self.spec = bundle.anomaly.input
-        self.calib_paths = calibration_images(self.bundle_dir, data_root, category, calib_n)
+        spec = bundle.anomaly if self.role == "anomaly" else bundle.segmentation
+        if spec is None:
+            raise SystemExit(f"{bundle_dir}: the bundle has no {self.role} model")
+        self.spec = spec.input
+        self.calib_paths = self.calibration_paths(calib_n)
         self.calib = [to_model_input(read_image(p), self.spec) for p in self.calib_paths]
-        self.fp32_path = self.work / "anomaly_fp32.onnx"
-        onnx.save(
-            fold_fp16_initializers(onnx.load_model_from_string(bundle.model_bytes["anomaly"])),
-            self.fp32_path,
-        )
+        self.fp32_path = self.work / f"{self.role}_fp32.onnx"
+        shipped_bytes = bundle.model_bytes[self.role]
+        folded = fold_fp16_initializers(onnx.load_model_from_string(shipped_bytes))
+        onnx.save(folded, self.fp32_path)
         self.fp32 = session(self.fp32_path)
-        self.samples = [
-            s for s in list_samples(category_dir(data_root, category)) if s.split == "test"
-        ]
-        step = max(1, len(self.samples) // 8)
-        self.timing_inputs = [
-            to_model_input(read_image(s.image), self.spec) for s in self.samples[::step][:8]
-        ]
-        shipped = session(bundle.model_bytes["anomaly"])
+        timing = self.timing_paths()
+        step = max(1, len(timing) // 8)
+        self.timing_inputs = [to_model_input(read_image(p), self.spec) for p in timing[::step][:8]]
+        shipped = session(shipped_bytes)
         feed = {self.spec.name: self.timing_inputs[0]}
         self.fold_diff = max(
             float(np.max(np.abs(x - y)))
@@ -426,17 +465,30 @@ class Study:
         )
         self.fp32_metrics, self.fp32_scores = (None, None)
         if evaluate:
-            self.fp32_metrics, self.fp32_scores = evaluate_dir(
-                self.bundle_dir, self.samples, self.work / "gallery_fp32"
-            )
+            self.fp32_metrics, self.fp32_scores = self.evaluate_model(self.fp32_path, "fp32")
+
+    def calibration_paths(self, n: int) -> list[Path]:
+        return calibration_images(self.bundle_dir, self.data_root, self.category, n)
+
+    def timing_paths(self) -> list[Path]:
+        self.samples = [s for s in list_samples(self.cat_dir) if s.split == "test"]
+        return [s.image for s in self.samples]
+
+    def evaluate_model(self, model: Path, name: str) -> tuple[dict[str, Any], np.ndarray | None]:
+        """Test metrics of `model` in the bundle's place, through the Inspector; and its image
+        scores (to compare with fp32's), where the model has them."""
+        tmp = scratch_bundle(self.bundle_dir, model, self.work / f"bundle_{name}")
+        return evaluate_dir(tmp, self.samples, self.work / f"gallery_{name}")
 
     def measure(self, recipe: Recipe) -> Measured:
+        if recipe.role != self.role:
+            raise ValueError(f"recipe {recipe.name} is for the {recipe.role} model")
         path = build_int8(
             recipe,
             self.fp32_path,
             self.calib,
             self.spec.name,
-            self.work / f"anomaly_{recipe.name}.onnx",
+            self.work / f"{self.role}_{recipe.name}.onnx",
             self.work,
         )
         ms32, ms8 = time_pair(
@@ -444,10 +496,62 @@ class Study:
         )
         metrics, shift = None, None
         if self.do_eval:
-            tmp = scratch_bundle(self.bundle_dir, path, self.work / f"bundle_{recipe.name}")
-            metrics, scores = evaluate_dir(tmp, self.samples, self.work / f"gallery_{recipe.name}")
-            shift = float(np.max(np.abs(scores - self.fp32_scores)))
+            metrics, scores = self.evaluate_model(path, recipe.name)
+            if scores is not None:
+                shift = float(np.max(np.abs(scores - self.fp32_scores)))
         return Measured(recipe, path, ms32, ms8, metrics, self.fp32_metrics, shift)
+
+
+class SegmentationStudy(Study):
+    """The same for the U-Net: calibrated on its training split, evaluated on its held-out
+    split (Dice, as `station-train evaluate`), timed on held-out images."""
+
+    role = "segmentation"
+
+    def _split(self) -> dict[str, list[str]]:
+        training = load_bundle(self.bundle_dir).manifest["models"]["segmentation"]
+        split = training.get("training", {}).get("dataset", {}).get("split")
+        if not split:
+            raise SystemExit(
+                f"{self.bundle_dir}: field 'models.segmentation.training.dataset.split' is "
+                "missing: the U-Net's training and held-out images are unknown"
+            )
+        return split
+
+    def calibration_paths(self, n: int) -> list[Path]:
+        paths = [self.cat_dir / rel for rel in self._split().get("train", [])]
+        step = max(1, len(paths) // n)
+        return paths[::step][:n]
+
+    def timing_paths(self) -> list[Path]:
+        return [self.cat_dir / rel for rel in self._split().get("test", [])]
+
+    def evaluate_model(self, model: Path, name: str) -> tuple[dict[str, Any], None]:
+        tmp = scratch_bundle(self.bundle_dir, model, self.work / f"bundle_{name}", "segmentation")
+        summary = evaluate_segmentation(
+            tmp, self.data_root, self.category, self.work / f"eval_{name}", gallery=False
+        )
+        return summary, None
+
+
+STUDIES = {"anomaly": Study, "segmentation": SegmentationStudy}
+# what the manifest records of each evaluation (the gate's metrics among them)
+RECORDED = {
+    "anomaly": (
+        "image_auroc",
+        "pixel_auroc",
+        "aupro",
+        "global_image_auroc",
+        "inspector_anomaly_ms_median",
+    ),
+    "segmentation": (
+        "dice_mean",
+        "iou_mean",
+        "pixel_auroc",
+        "image_recall",
+        "false_reject_rate",
+    ),
+}
 
 
 # --------------------------------------------------------------------------- subcommand
@@ -458,69 +562,110 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--bundle",
         type=Path,
         required=True,
-        help="bundle folder; the int8 file and manifest entry are added to it",
+        help="bundle folder; the int8 files and manifest entries are added to it",
     )
     parser.add_argument("--data", type=Path, required=True, help="dataset root (MVTec layout)")
     parser.add_argument("--category", required=True)
     parser.add_argument(
-        "--recipe",
-        default=DEFAULT_RECIPE,
-        choices=sorted(RECIPES),
-        help=f"which nodes go int8 (default {DEFAULT_RECIPE}; docs/quantization.md)",
+        "--model",
+        choices=["anomaly", "segmentation", "both"],
+        default="both",
+        help="which model(s) to quantize (default both: each the bundle has)",
     )
     parser.add_argument(
-        "--calib-images", type=int, default=32, help="fit images to calibrate on (default 32)"
+        "--recipe",
+        default=DEFAULT_RECIPE,
+        choices=sorted(n for n, r in RECIPES.items() if r.role == "anomaly"),
+        help=f"anomaly model: which nodes go int8 (default {DEFAULT_RECIPE}; docs/quantization.md)",
+    )
+    parser.add_argument(
+        "--seg-recipe",
+        default=DEFAULT_SEG_RECIPE,
+        choices=sorted(n for n, r in RECIPES.items() if r.role == "segmentation"),
+        help=f"U-Net: which nodes go int8 (default {DEFAULT_SEG_RECIPE})",
+    )
+    parser.add_argument(
+        "--calib-images", type=int, default=32, help="images to calibrate on (default 32)"
     )
     parser.add_argument("--timing-runs", type=int, default=20)
     parser.add_argument("--work", type=Path, help="scratch folder (default: a temporary one)")
+    parser.add_argument(
+        "--keep-failing",
+        action="store_true",
+        help="add a variant to the bundle even if it fails the accuracy gate (recorded as "
+        "failed: the station runs it only when forced with STATION_VARIANT=int8)",
+    )
+    parser.add_argument(
+        "--report", type=Path, help="write every measured entry, kept or not, to this JSON file"
+    )
+
+
+def variant_entry(study: Study, m: Measured, category: str, timing_runs: int) -> dict[str, Any]:
+    """The manifest entry of a measured variant (add_variant fills file and sha256)."""
+    keys = RECORDED[study.role]
+    split = f"{category}/test" if study.role == "anomaly" else f"{category}/held-out test split"
+    metrics: dict[str, Any] = {
+        "split": split,
+        "int8": {k: m.metrics.get(k) for k in keys},
+        "fp32": {k: m.fp32_metrics.get(k) for k in keys},
+    }
+    if m.max_score_shift is not None:
+        metrics["max_score_shift"] = m.max_score_shift
+    gate = check_gate(study.role, VariantSpec("int8", "-", metrics))
+    return {
+        "precision": "int8",
+        "recipe": m.recipe.to_manifest(),
+        "calibration_images": [p.relative_to(study.cat_dir).as_posix() for p in study.calib_paths],
+        "metrics": metrics,
+        "gate": {"passed": gate.passed, "reason": gate.reason},
+        "speed": {
+            "ms_fp32": m.ms_fp32,
+            "ms_int8": m.ms_int8,
+            "speedup": m.ms_fp32 / m.ms_int8,
+            "cpu": cpu_description(),
+            "onnxruntime": ort.__version__,
+            "method": f"{study.role} model alone, median of {timing_runs} runs each, "
+            "same images, order alternating",
+        },
+    }
+
+
+def quantize_model(role: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """Build, measure and (if it passes the gate) add the int8 variant of one model; returns
+    the measured entry."""
+    recipe = RECIPES[args.recipe if role == "anomaly" else args.seg_recipe]
+    study = STUDIES[role](
+        args.bundle, args.data, args.category, work, args.calib_images, args.timing_runs
+    )
+    m = study.measure(recipe)
+    entry = variant_entry(study, m, args.category, args.timing_runs)
+    gate = entry["gate"]
+    log.info(
+        "int8 %s (%s): %.1f ms vs %.1f ms fp32 (%.2fx); %s",
+        role,
+        recipe.name,
+        m.ms_int8,
+        m.ms_fp32,
+        m.ms_fp32 / m.ms_int8,
+        gate["reason"],
+    )
+    if gate["passed"] or args.keep_failing:
+        add_variant(args.bundle, role, m.path, entry)
+    else:
+        log.warning("int8 %s not added to the bundle: %s", role, gate["reason"])
+    return entry
 
 
 def run(args: argparse.Namespace) -> int:
-    recipe = RECIPES[args.recipe]
+    bundle = load_bundle(args.bundle)
+    present = [r for r in STUDIES if getattr(bundle, r) is not None]
+    roles = present if args.model == "both" else [args.model]
+    if not set(roles) <= set(present) or not roles:
+        log.error("%s: the bundle has no %s model", args.bundle, args.model)
+        return 2
     with tempfile.TemporaryDirectory(prefix="station-quantize.") as tmp:
         work = args.work or Path(tmp)
-        study = Study(
-            args.bundle, args.data, args.category, work, args.calib_images, args.timing_runs
-        )
-        m = study.measure(recipe)
-        keys = (
-            "image_auroc",
-            "pixel_auroc",
-            "aupro",
-            "global_image_auroc",
-            "inspector_anomaly_ms_median",
-        )
-        entry = {
-            "precision": "int8",
-            "recipe": recipe.to_manifest(),
-            "calibration_images": [str(p.relative_to(p.parents[2])) for p in study.calib_paths],
-            "metrics": {
-                "split": f"{args.category}/test",
-                "int8": {k: m.metrics.get(k) for k in keys},
-                "fp32": {k: m.fp32_metrics.get(k) for k in keys},
-                "max_score_shift": m.max_score_shift,
-            },
-            "speed": {
-                "ms_fp32": m.ms_fp32,
-                "ms_int8": m.ms_int8,
-                "speedup": m.ms_fp32 / m.ms_int8,
-                "cpu": cpu_description(),
-                "onnxruntime": ort.__version__,
-                "method": f"anomaly model alone, median of {args.timing_runs} runs each, "
-                "same images, order alternating",
-            },
-        }
-        add_variant(args.bundle, "anomaly", m.path, entry)
-        log.info(
-            "int8 anomaly (%s): %.0f ms vs %.0f ms fp32 (%.2fx); image AUROC %.4f (fp32 %.4f), "
-            "pixel AUROC %.4f (fp32 %.4f)",
-            recipe.name,
-            m.ms_int8,
-            m.ms_fp32,
-            m.ms_fp32 / m.ms_int8,
-            m.metrics["image_auroc"] or float("nan"),
-            m.fp32_metrics["image_auroc"] or float("nan"),
-            m.metrics["pixel_auroc"] or float("nan"),
-            m.fp32_metrics["pixel_auroc"] or float("nan"),
-        )
+        report = {role: quantize_model(role, args, work / role) for role in roles}
+    if args.report:
+        args.report.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import shutil
 import time
 import uuid
@@ -21,6 +22,8 @@ from engine.bundle import Bundle
 from engine.imageio import write_image
 from engine.overlay import render_overlay
 from engine.result import InspectionResult, Verdict
+from engine.review import REVIEW_DIR, ReviewError, ReviewPolicy, ReviewQueue
+from engine.review_rules import review_reasons
 from engine.sources import Frame
 from engine.store import ResultStore, StoreError
 
@@ -30,6 +33,7 @@ POLICIES = ("all", "ng", "none")  # which frames get an overlay / an archived or
 OVERLAY_DIR = "overlays"
 NG_DIR = "ng"  # originals of NG parts
 ALL_DIR = "all"  # originals of OK parts, when every original is archived
+REVIEW_ORIGINALS = f"{REVIEW_DIR}/images"  # originals of queued parts no policy archived
 DB_NAME = "results.sqlite"
 
 
@@ -76,6 +80,9 @@ class Recorder:
     PNG. Every image is written under a temporary name and then renamed, so a full disk or a
     kill leaves no truncated image behind; an image never replaces another one (the same file
     name inspected again, or two sources with the same names): the new one gets a free name.
+    With a `review` policy, a part it queues (engine.review_rules) keeps its original whatever
+    `originals` says (under review/images/ when the policy keeps none) and is put in the
+    review queue once its row is stored.
 
     Safe to call from a worker thread: the store serialises its own access.
     """
@@ -88,12 +95,15 @@ class Recorder:
     overlays: str = "ng"
     originals: str = "ng"
     overlay_mode: str = "mask"
+    review: ReviewPolicy | None = None  # queue parts for review (engine.review); None: never
 
     def __post_init__(self) -> None:
         for name in ("overlays", "originals"):
             if getattr(self, name) not in POLICIES:
                 raise ValueError(f"{name} must be one of {POLICIES}, got {getattr(self, name)!r}")
         self.out_dir = Path(self.out_dir)
+        self._queue = ReviewQueue(self.store) if self.review is not None else None
+        self._audit = random.Random(self.review.seed if self.review is not None else None)
 
     def record(
         self,
@@ -115,7 +125,8 @@ class Recorder:
         images saved for it are removed (a rerun inspects the frame again and saves its own).
         """
         timings = dict(result.timings_ms if timings is None else timings)
-        overlay_path, image_path, error = self._save(frame, result, timings)
+        reasons = review_reasons(result, self.review, self._audit) if self.review else []
+        overlay_path, image_path, error = self._save(frame, result, timings, bool(reasons))
         latency = _latency(started)
         try:
             row_id = self.store.add_result(
@@ -134,7 +145,29 @@ class Recorder:
                 if path is not None:
                     path.unlink(missing_ok=True)
             raise
+        if reasons:
+            self._queue_for_review(row_id, result, reasons, image_path)
         return Recorded(row_id, error, latency)
+
+    def _queue_for_review(
+        self, row_id: int, result: InspectionResult, reasons: list[str], image_path: Path | None
+    ) -> None:
+        """Queue a stored part; a part whose original could not be archived is not queued (a
+        reviewer could not see it), and a queue that cannot be written never stops the run."""
+        if image_path is None:
+            log.error("result %d not queued for review: its original was not saved", row_id)
+            return
+        try:
+            self._queue.add(
+                row_id,
+                reasons,
+                image_path=image_path,
+                result=result,
+                folder=self.out_dir,
+                bundle=self.bundle,
+            )
+        except (StoreError, ReviewError) as exc:
+            log.error("result %d not queued for review: %s", row_id, exc)
 
     def record_failure(
         self,
@@ -171,10 +204,15 @@ class Recorder:
         }
 
     def _save(
-        self, frame: Frame, result: InspectionResult, timings: dict[str, float]
+        self,
+        frame: Frame,
+        result: InspectionResult,
+        timings: dict[str, float],
+        for_review: bool = False,
     ) -> tuple[Path | None, Path | None, str | None]:
         """Returns (overlay path, archived original path, error); a failed write is reported,
-        not raised. Only images really written get a path."""
+        not raised. Only images really written get a path. A part `for_review` keeps its
+        original whatever the policy (under review/images/ when the policy keeps none)."""
         is_ng = result.verdict is Verdict.NG
         overlay_path = image_path = None
         try:
@@ -184,9 +222,12 @@ class Recorder:
                 image = render_overlay(frame.image, result, self.overlay_mode)
                 overlay_path = _write(target, image)
                 _add_ms(timings, "overlay", clock)
-            if _applies(self.originals, is_ng):
+            if _applies(self.originals, is_ng) or for_review:
                 clock = time.perf_counter()
-                image_path = self._archive(frame, NG_DIR if is_ng else ALL_DIR)
+                kept = NG_DIR if is_ng else ALL_DIR
+                image_path = self._archive(
+                    frame, kept if _applies(self.originals, is_ng) else REVIEW_ORIGINALS
+                )
                 _add_ms(timings, "archive", clock)
         except OSError as exc:
             message = f"output not saved: {exc}"

@@ -10,11 +10,22 @@ The file, edited by hand or from the window's engineer settings:
     overlay_mode = "mask"              # mask, contours, heatmap (what archived overlays show)
     overlays = "ng"                    # which parts get an overlay image: all, ng, none
     archive = "ng"                     # which parts' originals are kept: all, ng, none
+    operator_select = true             # operators may switch to it (default: engineers only)
+    previous_bundle = "bundles/v1"     # the bundle before the last change: what a roll back uses
 
     [recipes.metal_nut.thresholds]     # optional; a missing one is the bundle's own
     image_threshold = 0.835
     pixel_threshold = 0.10
     min_defect_area_px = 3168
+
+    [recipes.metal_nut.camera]         # optional; for industrial cameras (docs/cameras.md)
+    exposure_us = 2000                 # a missing setting keeps the camera's own
+    gain_db = 0.0
+    roi = [0, 0, 1280, 960]            # x, y, width, height
+    binning = 1
+    pixel_format = "Mono8"
+    trigger = "line1"                  # free, software, line0..line4 (a light barrier)
+    activation = "rising"              # rising or falling edge
 
 A recipe's id is its table name, so ids are unique by construction. Errors name the file and
 the field (`recipes.metal_nut.overlays`).
@@ -30,8 +41,10 @@ from pathlib import Path
 
 import tomli_w
 
+from engine.cameras.common import CameraSetup, setup_problems
 from engine.overlay import MODES
 from engine.result import Thresholds
+from engine.review import ReviewPolicy
 
 POLICIES = ("all", "ng", "none")
 THRESHOLD_FIELDS = {"image_threshold": float, "pixel_threshold": float, "min_defect_area_px": int}
@@ -59,10 +72,23 @@ class Recipe:
     overlay_mode: str = "mask"
     overlays: str = "ng"
     archive: str = "ng"
+    # The bundle this recipe used before its last bundle change: what "Roll back" returns to.
+    previous_bundle: str = ""
+    # When parts go to the review queue (the `review` table; engine.review).
+    review: ReviewPolicy = field(default_factory=ReviewPolicy)
+    # Operators may switch to this recipe themselves; others need an engineer (gui.permissions).
+    operator_select: bool = False
+    # An industrial camera's acquisition settings (the `camera` table; engine.cameras.common).
+    camera: CameraSetup = field(default_factory=CameraSetup)
 
     @property
     def label(self) -> str:
         return f"{self.name} ({self.id})" if self.name and self.name != self.id else self.id
+
+    def with_bundle(self, bundle: str) -> Recipe:
+        """This recipe on `bundle`, keeping the one it leaves as `previous_bundle` (a roll
+        back is `with_bundle(previous_bundle)`, so it can be undone the same way)."""
+        return dataclasses.replace(self, bundle=bundle, previous_bundle=self.bundle)
 
     def apply_thresholds(self, defaults: Thresholds) -> Thresholds:
         """The bundle's thresholds with this recipe's overrides (only where the model exists)."""
@@ -143,14 +169,19 @@ def parse_recipe(
     if problems:
         raise RecipeError("\n".join(problems), problems)
     bundle = Path(table["bundle"])
+    previous = table.get("previous_bundle", "")
     return Recipe(
         id=recipe_id,
         bundle=str(bundle if bundle.is_absolute() else base / bundle),
+        previous_bundle=str(base / previous) if previous else "",  # an absolute path stays
         name=table.get("name", ""),
         thresholds=dict(table.get("thresholds", {})),
         overlay_mode=table.get("overlay_mode", "mask"),
         overlays=table.get("overlays", "ng"),
         archive=table.get("archive", "ng"),
+        review=ReviewPolicy(**table.get("review", {})),
+        operator_select=table.get("operator_select", False),
+        camera=CameraSetup(**table.get("camera", {})),
     )
 
 
@@ -168,6 +199,10 @@ def _problems(recipe_id: str, table: object) -> list[tuple[str, str]]:
         problems.append(("bundle", "missing (the model bundle's path)"))
     if not isinstance(table.get("name", ""), str):
         problems.append(("name", "must be text"))
+    if not isinstance(table.get("operator_select", False), bool):
+        problems.append(("operator_select", "must be true or false"))
+    if not isinstance(table.get("previous_bundle", ""), str):
+        problems.append(("previous_bundle", "must be a path (text)"))
     for key, choices in (
         ("overlay_mode", ARCHIVE_MODES),
         ("overlays", POLICIES),
@@ -175,6 +210,8 @@ def _problems(recipe_id: str, table: object) -> list[tuple[str, str]]:
     ):
         if key in table and table[key] not in choices:
             problems.append((key, f"{table[key]!r} is not one of {', '.join(choices)}"))
+    problems += _review_problems(table.get("review", {}))
+    problems += _camera_problems(table.get("camera", {}))
     thresholds = table.get("thresholds", {})
     if not isinstance(thresholds, dict):
         return [*problems, ("thresholds", "must be a table")]
@@ -189,6 +226,45 @@ def _problems(recipe_id: str, table: object) -> list[tuple[str, str]]:
     return problems
 
 
+REVIEW_FIELDS = tuple(f.name for f in dataclasses.fields(ReviewPolicy))
+
+
+def _review_problems(review: object) -> list[tuple[str, str]]:
+    """(key, what is wrong) for a recipe's `review` table (engine.review.ReviewPolicy)."""
+    if not isinstance(review, dict):
+        return [("review", "must be a table")]
+    problems = []
+    for name, value in review.items():
+        key = f"review.{name}"
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if name not in REVIEW_FIELDS:
+            problems.append((key, f"unknown; known: {', '.join(REVIEW_FIELDS)}"))
+        elif name == "enabled" and not isinstance(value, bool):
+            problems.append((key, f"must be true or false, got {value!r}"))
+        elif name == "seed" and (isinstance(value, bool) or not isinstance(value, int)):
+            problems.append((key, f"must be a whole number, got {value!r}"))
+        elif name in ("near_margin", "audit_share") and not (number and 0 <= value <= 1):
+            problems.append((key, f"must be a number from 0 to 1, got {value!r}"))
+    return problems
+
+
+def _camera_problems(camera: object) -> list[tuple[str, str]]:
+    """(key, what is wrong) for a recipe's `camera` table (engine.cameras.common.CameraSetup)."""
+    if not isinstance(camera, dict):
+        return [("camera", "must be a table")]
+    return [(f"camera.{name}", message) for name, message in setup_problems(camera)]
+
+
+def _review_table(policy: ReviewPolicy) -> dict:
+    """The policy's fields that differ from the defaults: what the file needs to hold."""
+    default = ReviewPolicy()
+    return {
+        name: getattr(policy, name)
+        for name in REVIEW_FIELDS
+        if getattr(policy, name) != getattr(default, name)
+    }
+
+
 def recipes_data(book: RecipeBook) -> dict:
     """The book as the TOML file holds it (what tomllib reads back; `parse_recipes` takes it)."""
     data: dict[str, object] = {}
@@ -197,7 +273,11 @@ def recipes_data(book: RecipeBook) -> dict:
     data["recipes"] = {
         recipe.id: {
             key: value
-            for key, value in dataclasses.asdict(recipe).items()
+            for key, value in {
+                **dataclasses.asdict(recipe),
+                "review": _review_table(recipe.review),
+                "camera": recipe.camera.table(),
+            }.items()
             if key != "id" and value not in ("", {})
         }
         for recipe in book.recipes.values()

@@ -51,13 +51,21 @@ from engine.events import (
     TriggerMissed,
 )
 from engine.input_limits import CannotJudge
-from engine.inspector import Inspector
+from engine.inspector import Inspector, PreparedInput
 from engine.overlay import render_overlay
+from engine.prefetch import Prefetcher
 from engine.providers import ProviderError
 from engine.recipes import Recipe, RecipeError
 from engine.recorder import Recorded, Recorder, new_run_id
 from engine.result import InspectionResult, Thresholds
-from engine.sources import Frame, FrameSource, SourceError, open_source, source_key
+from engine.sources import (
+    Frame,
+    FrameSource,
+    SourceDisconnected,
+    SourceError,
+    open_source,
+    source_key,
+)
 from engine.store import ERROR, Counters, ResultStore, StoreError
 from engine.text import printable
 from engine.vision_states import EXECUTING, TransitionError, VisionState, VisionStateMachine
@@ -66,6 +74,7 @@ log = logging.getLogger(__name__)
 
 WAIT_S = 0.1  # how often waiting loops look at the stop flag
 LATENCIES_KEPT = 100_000  # per run, for the summary's mean and p95
+RECONNECT_BACKOFF = 8  # a lost source is retried every reconnect_s, backing off to 8 times that
 JOB_ENDINGS = {"Stop": "SingleExecutionToReadyStop", "Abort": "SingleExecutionToReadyAbort"}
 
 
@@ -106,7 +115,7 @@ class RunSummary:
     how: str = "done"  # done, stopped, halted, source failed
     inspected: int = 0  # parts of this run (failed frames included)
     resumed: int = 0  # frames passed over: this bundle had already inspected them
-    dropped: int = 0  # live frames replaced before they could be inspected
+    dropped: int = 0  # live frames replaced before they could be inspected, or a camera lost
     missed: int = 0  # triggers missed during this run
     source_error: str | None = None
     skipped_files: list[str] = field(default_factory=list)
@@ -127,13 +136,16 @@ class _Run:
     recorder_for: Active | None = None
     jobs: int = 0
     reopened: int = 0  # times the live source came back after a drop-out
+    lost_before: int = 0  # frames dropped by the sources this run had before the last reopen
     failed: set[str] = field(default_factory=set)  # frame ids with failures not yet retried
     meas_id: str | None = None  # the line's measurement id of the run's untriggered parts
 
 
 class Station:
     """See the module docstring. Results go to `store`; images to `archive_dir` (default the
-    store's folder), or with `archive_per_run` to a folder per run beneath it."""
+    store's folder), or with `archive_per_run` to a folder per run beneath it. In continuous
+    and file mode a folder or video is read `prefetch` frames ahead (decoded and preprocessed
+    on a reader thread while the current part is inspected; 0: on the run's thread)."""
 
     def __init__(
         self,
@@ -146,8 +158,10 @@ class Station:
         drop_alarm_share: float = 0.5,
         trigger_timeout_s: float = 5.0,
         name: str = "station",
+        prefetch: int = 1,
     ) -> None:
         self.store = store
+        self.prefetch = prefetch
         self.archive_dir = Path(archive_dir) if archive_dir else store.path.parent
         self.archive_per_run = archive_per_run
         self.sinks = list(sinks)
@@ -237,6 +251,7 @@ class Station:
             self.events.publish(RecipeFailed(recipe.id, reason, requested_by))
             raise RecipeError(f"recipe {recipe.id!r} not prepared: {reason}") from None
         active = Active(recipe, inspector, recipe.apply_thresholds(inspector.thresholds))
+        self._configure_camera(recipe, old, requested_by)
         with self._cond:
             self._active = active
         self._record_switch(old, recipe.id, requested_by, inspector.bundle.digest, None)
@@ -247,6 +262,20 @@ class Station:
         )
         self.events.publish(RecipeChanged(old, recipe.id, requested_by))
         return active
+
+    def _configure_camera(self, recipe: Recipe, old: str | None, requested_by: str) -> None:
+        """Apply the recipe's camera settings to the run's open camera (sources without settings
+        ignore them); a setting the camera refuses fails the switch like a bundle that does not
+        load: the old recipe and settings stay."""
+        run = self._run
+        if run is None or self._active is None or self._active.recipe.camera == recipe.camera:
+            return
+        try:
+            run.source.configure(recipe.camera)
+        except SourceError as exc:
+            self._record_switch(old, recipe.id, requested_by, None, str(exc))
+            self.events.publish(RecipeFailed(recipe.id, str(exc), requested_by))
+            raise RecipeError(f"recipe {recipe.id!r} not prepared: {exc}") from None
 
     def unprepare(self, requested_by: str) -> None:
         """Unload the active recipe (OPC 40100 UnprepareRecipe): Ready -> Initialized, where
@@ -469,6 +498,8 @@ class Station:
             stop=stop,
             poll_interval=poll_interval,
             realtime=realtime,
+            camera_setup=active.recipe.camera,
+            software=mode is TriggerMode.SOFTWARE,
         )
         if source.passed_over:
             log.info("%s: resuming, %d frame(s) already inspected", source.key, source.passed_over)
@@ -511,11 +542,19 @@ class Station:
             run.feed = None
         if reconnect_s is None or isinstance(spec, FrameSource):
             return False
-        while not self._stop.wait(reconnect_s):
-            try:
-                run.source = open_source(spec, realtime=realtime)
+        run.lost_before = run.summary.dropped
+        delay = reconnect_s  # doubled after each failed attempt, up to RECONNECT_BACKOFF times
+        while not self._stop.wait(delay):
+            try:  # the same camera (a spec names it by serial), with the recipe's settings
+                run.source = open_source(
+                    spec,
+                    realtime=realtime,
+                    camera_setup=self._active.recipe.camera,
+                    software=run.mode is TriggerMode.SOFTWARE,
+                )
             except SourceError as again:
-                log.warning("still lost: %s", again)
+                delay = min(delay * 2, reconnect_s * RECONNECT_BACKOFF)
+                log.warning("still lost (next try in %.2g s): %s", delay, again)
                 continue
             run.summary.source_error = None
             run.reopened += 1
@@ -555,18 +594,38 @@ class Station:
     # --- acquisition per mode -----------------------------------------------------------------
     def _continuous(self, run: _Run) -> None:
         file_mode = run.mode is TriggerMode.FILE
-        for frame in self._live_frames(run) if run.feed else self._frames_in_order(run):
+        frames = self._live_frames(run) if run.feed else self._frames_in_order(run)
+        for frame, prepared, ready in frames:
             trig = None
             if file_mode:  # a new file is the trigger; its detection time is the trigger time
-                clock = time.perf_counter() - frame.decode_ms / 1000
+                clock = ready - frame.decode_ms / 1000
                 trig = Trigger(frame.timestamp, clock, origin="file")
-            self.events.publish(self._part(run, frame, trig))
+            self.events.publish(self._part(run, frame, trig, prepared))
 
-    def _frames_in_order(self, run: _Run) -> Iterator[Frame]:
-        for frame in run.source:
-            if not self._wait_turn():
-                return
-            yield frame
+    def _frames_in_order(self, run: _Run) -> Iterator[tuple[Frame, PreparedInput | None, float]]:
+        """The source's frames in order, each with its model inputs when made ahead and the
+        perf_counter time it was read; with `prefetch`, a reader thread decodes and preprocesses
+        the next frames while this one is inspected (engine.prefetch)."""
+        if not self.prefetch:
+            for frame in run.source:
+                ready = time.perf_counter()
+                if not self._wait_turn():
+                    return
+                yield frame, None, ready
+            return
+        with Prefetcher(run.source, self._prepare_ahead, self.prefetch, "frame-prefetch") as ahead:
+            for frame in ahead:
+                if not self._wait_turn():
+                    return
+                yield frame.item, frame.extra, frame.ready
+
+    def _prepare_ahead(self, frame: Frame) -> PreparedInput | None:
+        """On the reader thread: the frame's model inputs for the recipe active now (the part
+        redoes them if the recipe changes before it is inspected)."""
+        active = self._active
+        if frame.image is None or active is None:
+            return None
+        return active.inspector.prepare(frame.image)
 
     def _wait_turn(self) -> bool:
         """Block while paused (and no step is granted); False when the run should end."""
@@ -577,7 +636,7 @@ class Station:
                 self._steps -= 1
         return not self._stop.is_set()
 
-    def _live_frames(self, run: _Run) -> Iterator[Frame]:
+    def _live_frames(self, run: _Run) -> Iterator[tuple[Frame, None, float]]:
         reported = 0
         while self._wait_turn():
             try:
@@ -586,7 +645,9 @@ class Station:
                 return
             if frame is None:
                 continue
-            dropped = run.summary.dropped = run.feed.dropped
+            # Replaced frames, and those an industrial camera lost (dropped, incomplete).
+            dropped = run.lost_before + run.feed.dropped + run.source.lost
+            run.summary.dropped = dropped
             if dropped > reported:
                 reported = dropped
                 share = dropped / (dropped + run.summary.inspected + 1)
@@ -594,7 +655,7 @@ class Station:
                 if alarm:
                     log.warning("%d frames not inspected (%.0f%%)", dropped, share * 100)
                 self.events.publish(FramesDropped(dropped, share, alarm))
-            yield frame
+            yield frame, None, time.perf_counter()
 
     def _software(self, run: _Run) -> None:
         frames = None if run.feed else iter(run.source)
@@ -636,7 +697,12 @@ class Station:
             return frame
         try:
             if run.source.fired:  # the camera exposes only when fired: the frame is this part
-                run.source.trigger()
+                try:
+                    run.source.trigger()
+                except SourceDisconnected:
+                    raise
+                except SourceError as exc:  # not ready, trigger refused: this part, not the run
+                    return Frame(f"job-{run.jobs}", time.time(), run.source.name, error=str(exc))
             frame = run.feed.take(self.trigger_timeout_s, after=trig.time)
         except SourceError as exc:  # the camera dropped out: the triggered part is an ERROR
             lost = Frame(f"job-{run.jobs}", time.time(), run.source.name, error=str(exc))
@@ -651,9 +717,16 @@ class Station:
         return frame
 
     # --- one part -----------------------------------------------------------------------------
-    def _part(self, run: _Run, frame: Frame, trig: Trigger | None) -> ResultReady | FrameFailed:
+    def _part(
+        self,
+        run: _Run,
+        frame: Frame,
+        trig: Trigger | None,
+        prepared: PreparedInput | None = None,
+    ) -> ResultReady | FrameFailed:
         """Inspect, decide, record and hand one frame to the sinks; returns the event for the
-        caller to publish. Nothing here ends the run."""
+        caller to publish (`prepared`: the frame's model inputs, made ahead). Nothing here ends
+        the run."""
         active = self._active  # one snapshot: the whole part uses one recipe
         if run.source.live:  # live frame ids restart per opening: make them unique
             again = f"{run.reopened}-" if run.reopened else ""  # ids restart per opening
@@ -677,7 +750,7 @@ class Station:
         error = frame.error
         if frame.image is not None:
             try:
-                result = active.inspector.inspect(frame.image, active.thresholds)
+                result = active.inspector.inspect(frame.image, active.thresholds, prepared=prepared)
                 if frame.decode_ms:
                     result.timings_ms = {"decode": frame.decode_ms, **result.timings_ms}
                 if self.display is not None:
@@ -784,6 +857,7 @@ class Station:
                 overlays=recipe.overlays,
                 originals=recipe.archive,
                 overlay_mode=recipe.overlay_mode,
+                review=recipe.review,
             )
             run.recorder_for = active
         return run.recorder

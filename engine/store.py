@@ -63,7 +63,13 @@ CREATE TABLE IF NOT EXISTS inspections (
     regions TEXT,
     file_sig TEXT,
     retried_in TEXT,
-    meas_id TEXT
+    meas_id TEXT,
+    reasons TEXT,
+    global_score REAL,
+    pixel_threshold REAL,
+    min_area_px INTEGER,
+    near_miss_px INTEGER,
+    rejected_by TEXT
 );
 CREATE INDEX IF NOT EXISTS inspections_source_frame ON inspections (source, frame_id);
 CREATE TABLE IF NOT EXISTS missed_triggers (
@@ -132,6 +138,15 @@ class Record:
     file_sig: str | None = None  # "size:mtime_ns" of the file the frame was read from
     retried_in: str | None = None  # a failure: the run that tried the frame again
     meas_id: str | None = None  # the line's measurement id of the job (OPC UA MeasId)
+    # What a replay shows as recorded (the per-model table): the decision's reasons, the
+    # global score, the thresholds besides `threshold`, the U-Net's near miss and the models
+    # that rejected the part.
+    reasons: list[str] | None = None
+    global_score: float | None = None
+    pixel_threshold: float | None = None
+    min_area_px: int | None = None
+    near_miss_px: int | None = None
+    rejected_by: list[str] | None = None
 
 
 # Columns added after schema version 1, with their SQL types: an older file gets them on open.
@@ -145,6 +160,12 @@ _ADDED_COLUMNS = {
     "file_sig": "TEXT",
     "retried_in": "TEXT",
     "meas_id": "TEXT",
+    "reasons": "TEXT",
+    "global_score": "REAL",
+    "pixel_threshold": "REAL",
+    "min_area_px": "INTEGER",
+    "near_miss_px": "INTEGER",
+    "rejected_by": "TEXT",
 }
 
 
@@ -302,6 +323,12 @@ class ResultStore:
             region_areas=json.dumps([r.area_px for r in result.regions]),
             regions=json.dumps(region_rows(result)),
             timings=json.dumps(timings_ms if timings_ms is not None else result.timings_ms),
+            reasons=json.dumps(result.reasons),
+            global_score=result.global_score,
+            pixel_threshold=result.thresholds.pixel_threshold,
+            min_area_px=result.thresholds.min_defect_area_px,
+            near_miss_px=result.near_miss_px,
+            rejected_by=json.dumps(list(result.rejected_by)),
             bundle_name=bundle_name,
             bundle_digest=bundle_digest,
             image_path=image_path,
@@ -615,7 +642,7 @@ _TRIGGER_COLUMNS = frozenset(
     {"part_id", "job_id", "meas_id", "recipe_id", "trigger_time", "latency_ms"}
 )
 _LAST_RESET = "(SELECT COALESCE(MAX(last_inspection_id), 0) FROM counter_resets)"
-JSON_COLUMNS = ("region_areas", "timings_ms", "regions")  # stored as JSON text
+JSON_COLUMNS = ("region_areas", "timings_ms", "regions", "reasons", "rejected_by")  # JSON text
 
 
 def region_rows(result: InspectionResult) -> list[dict[str, Any]]:

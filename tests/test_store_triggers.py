@@ -19,7 +19,11 @@ from engine.store import (
 THRESHOLDS = Thresholds(0.5, 0.5, 4, 0.4)
 NEW_COLUMNS = ["part_id", "job_id", "recipe_id", "trigger_time", "latency_ms"]
 # every column added after schema version 1
-ADDED_COLUMNS = [*NEW_COLUMNS, "regions", "file_sig", "retried_in", "meas_id"]
+ADDED_COLUMNS = [
+    *NEW_COLUMNS,
+    *("regions", "file_sig", "retried_in", "meas_id"),
+    *("reasons", "global_score", "pixel_threshold", "min_area_px", "near_miss_px", "rejected_by"),
+]
 
 # The schema of version 1 (git show HEAD:engine/store.py), before the trigger columns existed.
 SCHEMA_1 = """
@@ -246,7 +250,7 @@ def test_a_schema_1_file_opens_gains_the_columns_and_keeps_its_rows(tmp_path):
         ]
         assert records[1].region_areas == [12] and records[2].error == "empty"
         for record in records:
-            assert [getattr(record, name) for name in ADDED_COLUMNS] == [None] * 9
+            assert [getattr(record, name) for name in ADDED_COLUMNS] == [None] * len(ADDED_COLUMNS)
         counters = store.counters()
         assert (counters.total, counters.ok, counters.ng, counters.errors) == (3, 1, 1, 1)
         assert store.done_frames("/parts", "d0") == {"a.png": None, "b.png": None}

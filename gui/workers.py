@@ -71,6 +71,7 @@ class Inspected:
     thumbnail: QImage
     latency_ms: float
     finished_at: float = field(default_factory=time.time)
+    result_id: int | None = None  # the store's row (what a flag for review names)
 
     @property
     def verdict(self) -> str:
@@ -87,7 +88,9 @@ def to_inspected(part: PartResult) -> Inspected:
         Qt.AspectRatioMode.KeepAspectRatio,
         Qt.TransformationMode.SmoothTransformation,
     )
-    return Inspected(part.frame, part.result, image, thumb, part.latency_ms)
+    return Inspected(
+        part.frame, part.result, image, thumb, part.latency_ms, result_id=part.result_id
+    )
 
 
 class RecipeLoader(QThread):

@@ -11,6 +11,7 @@ from PySide6.QtCore import QObject, QSettings
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from gui.assets import DEFAULT_BUNDLE, apply_style, icon
+from gui.i18n import install as install_translations
 from gui.main_window import MainWindow
 from gui.settings import StationSettings
 
@@ -98,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     store = open_settings(args.settings)
     settings = StationSettings.load(store)
+    install_translations(app, settings.language)  # before any widget is built
     settings.bundle = args.bundle or settings.bundle or str(DEFAULT_BUNDLE)
     if args.source:
         settings.last_source = args.source
@@ -111,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     window.show()
     if args.operator:
         window.set_operator_mode(True)
+    window.access.first_start()  # no administrator yet: make one now, deliberately
     window.start_when_loaded = bool(args.source)
     window.load_bundle(window.bundle_path())
     app.aboutToQuit.connect(window.shutdown)

@@ -15,18 +15,18 @@ class BatchPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.label = QLabel("No folder run")
+        self.label = QLabel(self.tr("No folder run"))
         self.label.setWordWrap(True)
         self._title, self._watching = "", False
         self.bar = QProgressBar()
         self.bar.setFormat("%v / %m")
-        self.pause = QPushButton(icon("pause"), "Pause", checkable=True)
+        self.pause = QPushButton(icon("pause"), self.tr("Pause"), checkable=True)
         self.pause.toggled.connect(self._pause_toggled)
-        self.cancel = QPushButton(icon("cancel"), "Cancel")
+        self.cancel = QPushButton(icon("cancel"), self.tr("Cancel"))
         self.cancel.clicked.connect(self.cancel_requested)
-        self.export_csv = QPushButton(icon("export"), "Export CSV…")
+        self.export_csv = QPushButton(icon("export"), self.tr("Export CSV…"))
         self.export_csv.clicked.connect(lambda: self.export_requested.emit("csv"))
-        self.export_json = QPushButton(icon("export"), "Export JSON…")
+        self.export_json = QPushButton(icon("export"), self.tr("Export JSON…"))
         self.export_json.clicked.connect(lambda: self.export_requested.emit("json"))
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
@@ -39,13 +39,13 @@ class BatchPanel(QWidget):
         self.set_running(False)
 
     def _pause_toggled(self, paused: bool) -> None:
-        self.pause.setText("Resume" if paused else "Pause")
+        self.pause.setText(self.tr("Resume") if paused else self.tr("Pause"))
         self.pause_toggled.emit(paused)
 
     def set_running(self, running: bool, paused: bool = False) -> None:
         self.pause.blockSignals(True)
         self.pause.setChecked(paused)
-        self.pause.setText("Resume" if paused else "Pause")
+        self.pause.setText(self.tr("Resume") if paused else self.tr("Pause"))
         self.pause.blockSignals(False)
         self.pause.setEnabled(running)
         self.cancel.setEnabled(running)
@@ -53,16 +53,24 @@ class BatchPanel(QWidget):
     def start(self, name: str, watching: bool = False, skipped: int = 0) -> None:
         """A folder run began; `skipped` images were inspected before and are passed over."""
         self._watching = watching
-        self._title = f"Watching {name} for new images" if watching else f"Folder run: {name}"
+        watching_text, run_text = (
+            self.tr("Watching {name} for new images"),
+            self.tr("Folder run: {name}"),
+        )
+        self._title = (watching_text if watching else run_text).format(name=name)
         if skipped:
-            self._title += f" ({skipped} inspected before, passed over)"
+            self._title += self.tr(" ({skipped} inspected before, passed over)").format(
+                skipped=skipped
+            )
         self.label.setText(self._title)
         self.bar.setRange(0, 0)  # busy until the source says how many frames it has
         self.bar.setValue(0)
 
     def set_progress(self, done: int, total: int) -> None:
         if self._watching:  # no end to count towards: the bar stays busy, the label counts
-            self.label.setText(f"{self._title}: {done} inspected")
+            self.label.setText(
+                self.tr("{title}: {done} inspected").format(title=self._title, done=done)
+            )
             return
         if total:
             self.bar.setRange(0, total)

@@ -7,8 +7,11 @@ import dataclasses
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGridLayout, QLabel, QMessageBox, QPushButton, QWidget
 
+from engine.statistics import Snapshot
 from engine.store import Counters
 from gui.assets import icon
+from gui.i18n.engine_text import engine_text
+from gui.model_table import verdict_name
 
 
 def add_verdict(counts: Counters, verdict: str) -> Counters:
@@ -34,7 +37,12 @@ class CounterPanel(QWidget):
         grid.setContentsMargins(0, 0, 0, 0)
         self.values: dict[str, QLabel] = {}
         for column, (key, name) in enumerate(
-            [("total", "TOTAL"), ("ok", "OK"), ("ng", "NG"), ("yield", "YIELD")]
+            [
+                ("total", self.tr("TOTAL")),
+                ("ok", verdict_name("OK")),
+                ("ng", verdict_name("NG")),
+                ("yield", self.tr("YIELD")),
+            ]
         ):
             value_name = {"ok": "counterValueOK", "ng": "counterValueNG"}.get(key, "counterValue")
             value = QLabel("0", objectName=value_name, alignment=Qt.AlignmentFlag.AlignCenter)
@@ -44,10 +52,14 @@ class CounterPanel(QWidget):
             self.values[key] = value
         self.errors = QLabel(objectName="counterName", alignment=Qt.AlignmentFlag.AlignCenter)
         grid.addWidget(self.errors, 2, 0, 1, 4)
-        self.reset_button = QPushButton(icon("reset"), "Reset counters")
-        self.reset_button.setToolTip("Set total, OK and NG back to zero (asks first)")
+        # The open lot's and the shift's counts, from the store (engine.statistics).
+        self.periods = QLabel(objectName="counterName", alignment=Qt.AlignmentFlag.AlignCenter)
+        self.periods.setWordWrap(True)
+        grid.addWidget(self.periods, 3, 0, 1, 4)
+        self.reset_button = QPushButton(icon("reset"), self.tr("Reset counters"))
+        self.reset_button.setToolTip(self.tr("Set total, OK and NG back to zero (asks first)"))
         self.reset_button.clicked.connect(self.ask_reset)
-        grid.addWidget(self.reset_button, 3, 0, 1, 4)
+        grid.addWidget(self.reset_button, 4, 0, 1, 4)
         self.set_counts(self.counts)
 
     def set_counts(self, counts: Counters) -> None:
@@ -59,7 +71,25 @@ class CounterPanel(QWidget):
         self.values["ng"].setText(str(counts.ng))
         share = counts.yield_
         self.values["yield"].setText("–" if share is None else f"{100 * share:.1f} %")
-        self.errors.setText(f"{counts.errors} error(s) logged" if counts.errors else "")
+        logged = self.tr("{count} error(s) logged").format(count=counts.errors)
+        self.errors.setText(logged if counts.errors else "")
+
+    def set_periods(self, periods: dict[str, Counters]) -> None:
+        """One line per period (the lot, the shift): parts, NG and yield; besides the total."""
+        lines = []
+        for label, counts in periods.items():
+            share = counts.yield_
+            rate = "–" if share is None else f"{100 * share:.1f} %"
+            lines.append(
+                self.tr("{period}: {parts} parts, {ng} NG, {rate}").format(
+                    period=engine_text(label), parts=counts.ok + counts.ng, ng=counts.ng, rate=rate
+                )
+            )
+        self.periods.setText("\n".join(lines))
+
+    def show_periods(self, shot: Snapshot) -> None:
+        """The lot's and the shift's counts of a statistics snapshot (not the last hour)."""
+        self.set_periods({label: shot.counts[label] for label in shot.periods[:-1]})
 
     def add(self, verdict: str) -> None:
         self.set_counts(add_verdict(self.counts, verdict))
@@ -67,9 +97,11 @@ class CounterPanel(QWidget):
     def ask_reset(self) -> None:
         answer = QMessageBox.question(
             self,
-            "Reset counters",
-            f"Set the counters ({self.counts.ok + self.counts.ng} parts) back to zero?\n"
-            "The inspection records stay in the results store.",
+            self.tr("Reset counters"),
+            self.tr(
+                "Set the counters ({parts} parts) back to zero?\n"
+                "The inspection records stay in the results store."
+            ).format(parts=self.counts.ok + self.counts.ng),
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             QMessageBox.StandardButton.No,
         )

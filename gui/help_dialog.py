@@ -16,12 +16,12 @@ from PySide6.QtWidgets import (
 class ShortcutsDialog(QDialog):
     def __init__(self, actions: list[QAction], parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Keyboard shortcuts")
+        self.setWindowTitle(self.tr("Keyboard shortcuts"))
         rows = [
             (a.text().replace("&", ""), a.shortcut()) for a in actions if not a.shortcut().isEmpty()
         ]
         table = QTableWidget(len(rows), 2)
-        table.setHorizontalHeaderLabels(["Action", "Key"])
+        table.setHorizontalHeaderLabels([self.tr("Action"), self.tr("Key")])
         table.verticalHeader().hide()
         for row, (text, key) in enumerate(rows):
             table.setItem(row, 0, QTableWidgetItem(text))

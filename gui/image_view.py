@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QWidget
 
 ZOOM_STEP = 1.25
 MAX_ZOOM = 40.0
-HINT = "Choose a source in the File menu, or drop a folder, video or image here"
+HINT = QT_TRANSLATE_NOOP(
+    "ImageView", "Choose a source in the File menu, or drop a folder, video or image here"
+)  # translated where drawn
 
 
 def bgr_to_qimage(image: np.ndarray) -> QImage:
@@ -48,7 +50,7 @@ class ImageView(QGraphicsView):
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.fit_mode = True
-        self.placeholder = HINT  # drawn while there is no image
+        self.placeholder = self.tr(HINT)  # drawn while there is no image
 
     @property
     def has_image(self) -> bool:
@@ -70,11 +72,11 @@ class ImageView(QGraphicsView):
         if self.fit_mode:
             self.fit()
 
-    def clear(self, placeholder: str = HINT) -> None:
-        """No image, `placeholder` in its place: the view never shows a part that is not the
-        one the banner is about."""
+    def clear(self, placeholder: str = "") -> None:
+        """No image, `placeholder` (default: the hint) in its place: the view never shows a
+        part that is not the one the banner is about."""
         self._item.setPixmap(QPixmap())
-        self.placeholder = placeholder
+        self.placeholder = placeholder or self.tr(HINT)
         self.viewport().update()
 
     def fit(self) -> None:

@@ -10,7 +10,7 @@ import dataclasses
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QThread, QTimer
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QSettings, Qt, QThread, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -40,20 +40,30 @@ from engine.station import Active, Display, Station, TriggerMode
 from engine.store import ResultStore, StoreError
 from engine.vision_states import VisionState
 from gui import source_picker
+from gui.access import WindowAccess
+from gui.alarm_panel import AlarmPanel
+from gui.alarm_settings import alarm_limits
 from gui.assets import icon
 from gui.batch_panel import BatchPanel
 from gui.counters import CounterPanel
 from gui.error_panel import ErrorPanel
 from gui.help_dialog import ShortcutsDialog
-from gui.history import HistoryPanel
+from gui.history import HistoryPanel, Replay, replay_view
 from gui.image_view import ImageView, bgr_to_qimage
+from gui.legend import OverlayLegend
+from gui.line_panel import LinePanel
+from gui.model_table import ModelTable, details_of_result
+from gui.permissions import Action
+from gui.review_actions import ReviewActions
 from gui.settings import (
     StationSettings,
     load_thresholds,
     save_thresholds,
 )
-from gui.settings_dialog import PasswordDialog, SettingsDialog
+from gui.settings_dialog import SettingsDialog
+from gui.statistics_view import StatisticsDock
 from gui.status_bar import StationStatusBar
+from gui.trigger_panel import TriggerPanel
 from gui.verdict_banner import VerdictPanel
 from gui.workers import Inspected, RecipeLoader, StationBridge, StationRun, to_inspected
 
@@ -63,7 +73,12 @@ DISPLAY_INTERVAL_MS = 33  # the view repaints at most ~30 times a second, howeve
 LINKS_REFRESH_MS = 1000  # how often the status bar asks the line links how they are
 LINK_KINDS_IN_WINDOW = ("modbus", "opcua", "mqtt")
 LINK_NAMES = {"modbus": "PLC", "opcua": "OPC UA", "mqtt": "MQTT"}
-MODE_LABELS = {"mask": "Mask fill", "contours": "Contours", "heatmap": "Heat map", "none": "None"}
+MODE_LABELS = {  # marked for translation here, translated where shown
+    "mask": QT_TRANSLATE_NOOP("MainWindow", "Mask fill"),
+    "contours": QT_TRANSLATE_NOOP("MainWindow", "Contours"),
+    "heatmap": QT_TRANSLATE_NOOP("MainWindow", "Heat map"),
+    "none": QT_TRANSLATE_NOOP("MainWindow", "None"),
+}
 
 
 class MainWindow(QMainWindow):
@@ -85,7 +100,8 @@ class MainWindow(QMainWindow):
         self._provider_used: str | None = None
         self.results: ResultStore | None = None
         self.current: Inspected | None = None
-        self.password_dialog: PasswordDialog | None = None
+        self.replay: Replay | None = None  # a history entry on screen, shown as recorded
+        self.what_if = False  # the replay re-judged with the current thresholds, on request
         self.settings_dialog: SettingsDialog | None = None
         self._pending: Inspected | PartResult | None = None  # the newest part, inspected or not
         # `station --source S` asks to inspect S: start once the bundle is loaded. A source only
@@ -94,11 +110,16 @@ class MainWindow(QMainWindow):
         # Every worker thread until it has finished: a QThread garbage-collected while running
         # would abort the process, and closing the window joins them all.
         self.threads: set[QThread] = set()
-        self.setWindowTitle("Inspection Station")
+        self.setWindowTitle(self.tr("Inspection Station"))
         self.setWindowIcon(icon("station"))
         self.setAcceptDrops(True)
         self._build_widgets()
         self._build_actions()
+        self.access = WindowAccess(self)  # users, permissions and the audit trail
+        self.review = ReviewActions(self)  # Review menu: flag, review screen, export, rollback
+        self.statistics = StatisticsDock(self, self.counters, self.settings.shift_starts)
+        self.alarm_panel.who = lambda: self.access.session.who  # acknowledgements name the user
+        self.view_menu.addAction(self.statistics.toggleViewAction())
         self._display_timer = QTimer(self, singleShot=True, interval=DISPLAY_INTERVAL_MS)
         self._display_timer.timeout.connect(self._show_pending)
         self._links_timer = QTimer(self, interval=LINKS_REFRESH_MS)
@@ -108,6 +129,7 @@ class MainWindow(QMainWindow):
         self.load_recipe_book()
         self._open_results()
         self._show_source()
+        self.access.apply()
 
     # --- construction --------------------------------------------------------------------------
     def _build_widgets(self) -> None:
@@ -118,20 +140,27 @@ class MainWindow(QMainWindow):
         self.counters.reset_confirmed.connect(self.reset_counters)
         self.history = HistoryPanel()
         self.history.selected.connect(self.show_entry)
+        self.alarm_panel = AlarmPanel()
+        self.model_table = ModelTable()
+        self.model_table.what_if_requested.connect(self.show_what_if)
+        self.legend = OverlayLegend()
+        self.legend.set_mode(self.display.mode)
         self.batch = BatchPanel()
         self.batch.pause_toggled.connect(self.set_paused)
         self.batch.cancel_requested.connect(self.stop)
         self.batch.export_requested.connect(self.export_results)
         self.source_label = QLabel(objectName="sourceLabel")
         self.source_label.setWordWrap(True)
-        self.big_start = QPushButton(icon("start"), "START")
+        self.big_start = QPushButton(icon("start"), self.tr("START"))
         self.big_start.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.big_start.clicked.connect(self.toggle_run)
-        self.big_trigger = QPushButton(icon("trigger"), "TRIGGER", objectName="bigTrigger")
-        self.big_trigger.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.trigger_panel = TriggerPanel(self.settings.trigger_mode)
+        self.big_trigger = self.trigger_panel.trigger_button
         self.big_trigger.clicked.connect(self.send_trigger)
-        self.part_id = QLineEdit(placeholderText="part id (optional)")
-        self.part_id.setToolTip("Sent with the next trigger and stored with its result")
+        self.trigger_panel.leave_button.clicked.connect(self.leave_modes)
+        self.line_panel = LinePanel()
+        self.part_id = QLineEdit(placeholderText=self.tr("part id (optional)"))
+        self.part_id.setToolTip(self.tr("Sent with the next trigger and stored with its result"))
         self.part_id.setFixedWidth(190)
         self.part_id.returnPressed.connect(self.send_trigger)  # a barcode scanner ends with Enter
 
@@ -139,14 +168,18 @@ class MainWindow(QMainWindow):
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addWidget(self.errors)
+        left_layout.addWidget(self.alarm_panel)  # above the image: seen first, costs no side room
         left_layout.addWidget(self.view, 1)
+        left_layout.addWidget(self.legend)
+        left_layout.addWidget(self.model_table)
         left_layout.addWidget(self.source_label)
         self.side = QWidget()
         side = QVBoxLayout(self.side)
         side.addWidget(self.verdict)
         side.addWidget(self.counters)
         side.addWidget(self.big_start)
-        side.addWidget(self.big_trigger)
+        side.addWidget(self.trigger_panel)
+        side.addWidget(self.line_panel)
         side.addWidget(self.batch)
         side.addWidget(self.history, 100)
         side.addStretch(1)  # takes the room of the hidden history in operator mode
@@ -172,24 +205,26 @@ class MainWindow(QMainWindow):
 
     def _build_actions(self) -> None:
         a = self._action
-        self.act_image = a("Open &image…", self.choose_image, "Ctrl+O", "image")
-        self.act_folder = a("Open &folder…", self.choose_folder, "Ctrl+Shift+O", "folder")
-        self.act_video = a("Open &video…", self.choose_video, "Ctrl+Shift+V", "video")
-        self.act_camera = a("Open &camera…", self.choose_camera, "Ctrl+Shift+C", "camera")
+        self.act_image = a(self.tr("Open &image…"), self.choose_image, "Ctrl+O", "image")
+        self.act_folder = a(self.tr("Open &folder…"), self.choose_folder, "Ctrl+Shift+O", "folder")
+        self.act_video = a(self.tr("Open &video…"), self.choose_video, "Ctrl+Shift+V", "video")
+        self.act_camera = a(self.tr("Open &camera…"), self.choose_camera, "Ctrl+Shift+C", "camera")
         self.act_csv = a(
-            "Export results as &CSV…", lambda: self.export_results("csv"), "", "export"
+            self.tr("Export results as &CSV…"), lambda: self.export_results("csv"), "", "export"
         )
         self.act_json = a(
-            "Export results as &JSON…", lambda: self.export_results("json"), "", "export"
+            self.tr("Export results as &JSON…"), lambda: self.export_results("json"), "", "export"
         )
-        self.act_quit = a("&Quit", self.close, "Ctrl+Q")
-        self.act_run = a("&Start / stop", self.toggle_run, "Space", "start")
-        self.act_step = a("Single &step", self.step, "S", "step")
-        self.act_trigger = a("&Trigger one part", self.send_trigger, "", "trigger")
-        self.act_pause = a("&Pause / resume folder run", self.toggle_pause, "P", "pause")
-        self.act_watch = a("&Watch folders for new images", self._remember_folder_options)
-        self.act_skip = a("S&kip images already inspected", self._remember_folder_options)
-        self.act_video_live = a("Play videos as a live &camera", self._remember_folder_options)
+        self.act_quit = a(self.tr("&Quit"), self._quit, "Ctrl+Q")
+        self.act_run = a(self.tr("&Start / stop"), self.toggle_run, "Space", "start")
+        self.act_step = a(self.tr("Single &step"), self.step, "S", "step")
+        self.act_trigger = a(self.tr("&Trigger one part"), self.send_trigger, "", "trigger")
+        self.act_pause = a(self.tr("&Pause / resume folder run"), self.toggle_pause, "P", "pause")
+        self.act_watch = a(self.tr("&Watch folders for new images"), self._remember_folder_options)
+        self.act_skip = a(self.tr("S&kip images already inspected"), self._remember_folder_options)
+        self.act_video_live = a(
+            self.tr("Play videos as a live &camera"), self._remember_folder_options
+        )
         for action, on in (
             (self.act_watch, self.settings.watch_folder),
             (self.act_skip, self.settings.skip_inspected),
@@ -197,32 +232,36 @@ class MainWindow(QMainWindow):
         ):
             action.setCheckable(True)
             action.setChecked(on)
-        self.act_fit = a("&Fit image to window", self.view.fit, "0", "fit")
-        self.act_full = a("F&ull screen", self.toggle_full_screen, "F11", "fullscreen")
-        self.act_operator = a("&Operator mode", self.toggle_operator_mode, "F10", "operator")
-        self.act_leave = a("Leave operator mode / full screen", self.leave_modes, "Esc")
-        self.act_settings = a("&Engineer settings…", self.open_settings, "Ctrl+E", "settings")
-        self.act_help = a("&Keyboard shortcuts", self.show_shortcuts, "F1", "help")
+        self.act_fit = a(self.tr("&Fit image to window"), self.view.fit, "0", "fit")
+        self.act_full = a(self.tr("F&ull screen"), self.toggle_full_screen, "F11", "fullscreen")
+        self.act_operator = a(
+            self.tr("&Operator mode"), self.toggle_operator_mode, "F10", "operator"
+        )
+        self.act_leave = a(self.tr("Leave operator mode / full screen"), self.leave_modes, "Esc")
+        self.act_settings = a(
+            self.tr("&Engineer settings…"), self.open_settings, "Ctrl+E", "settings"
+        )
+        self.act_help = a(self.tr("&Keyboard shortcuts"), self.show_shortcuts, "F1", "help")
         self.act_operator.setCheckable(True)
 
         menus = self.menuBar()
-        file_menu = menus.addMenu("&File")
+        file_menu = menus.addMenu(self.tr("&File"))
         for action in (self.act_image, self.act_folder, self.act_video, self.act_camera):
             file_menu.addAction(action)
         file_menu.addSeparator()
         file_menu.addActions([self.act_csv, self.act_json])
         file_menu.addSeparator()
         file_menu.addAction(self.act_quit)
-        run_menu = menus.addMenu("&Run")
+        run_menu = menus.addMenu(self.tr("&Run"))
         run_menu.addActions([self.act_run, self.act_step, self.act_pause, self.act_trigger])
         run_menu.addSeparator()
         run_menu.addActions([self.act_watch, self.act_skip, self.act_video_live])
-        view_menu = menus.addMenu("&View")
+        view_menu = self.view_menu = menus.addMenu(self.tr("&View"))
         view_menu.addActions([self.act_fit, self.act_full, self.act_operator])
-        menus.addMenu("&Settings").addAction(self.act_settings)
-        menus.addMenu("&Help").addAction(self.act_help)
+        menus.addMenu(self.tr("&Settings")).addAction(self.act_settings)
+        menus.addMenu(self.tr("&Help")).addAction(self.act_help)
 
-        self.toolbar = self.addToolBar("Station")
+        self.toolbar = self.addToolBar(self.tr("Station"))
         self.toolbar.setObjectName("stationToolbar")
         self.toolbar.setMovable(False)
         for action in (self.act_image, self.act_folder, self.act_video, self.act_camera):
@@ -230,30 +269,22 @@ class MainWindow(QMainWindow):
         self.toolbar.addSeparator()
         self.toolbar.addActions([self.act_run, self.act_step])
         self.toolbar.addSeparator()
-        self.trigger_box = QComboBox(toolTip="Free run, or one part per trigger")
-        self.trigger_box.addItem("Free run", "continuous")
-        self.trigger_box.addItem("Software trigger", "software")
-        self.trigger_box.setCurrentIndex(
-            max(0, self.trigger_box.findData(self.settings.trigger_mode))
-        )
+        self.trigger_box = self.trigger_panel.mode_box  # beside the image, for touch too
         self.trigger_box.currentIndexChanged.connect(self._trigger_mode_changed)
-        self.toolbar.addWidget(self.trigger_box)
-        self.recipe_box = QComboBox(toolTip="Recipe (product): switching loads its model first")
-        self.recipe_box.setMinimumWidth(160)
+        self.recipe_box = self.trigger_panel.recipe_box
         self.recipe_box.currentIndexChanged.connect(self._recipe_chosen)
-        self.recipe_action = self.toolbar.addWidget(self.recipe_box)
         self.toolbar.addAction(self.act_trigger)
         self.part_id_action = self.toolbar.addWidget(self.part_id)
         self.toolbar.addSeparator()
-        self.toolbar.addWidget(QLabel(" Overlay "))
+        self.toolbar.addWidget(QLabel(self.tr(" Overlay ")))
         self.mode_box = QComboBox()
         for mode in MODES:
-            self.mode_box.addItem(MODE_LABELS[mode], mode)
+            self.mode_box.addItem(self.tr(MODE_LABELS[mode]), mode)
         self.mode_box.setCurrentIndex(max(0, MODES.index(self.display.mode)))
         self.mode_box.currentIndexChanged.connect(self._overlay_changed)
         self._apply_trigger_mode()
         self.toolbar.addWidget(self.mode_box)
-        self.toolbar.addWidget(QLabel(" Opacity "))
+        self.toolbar.addWidget(QLabel(self.tr(" Opacity ")))
         self.opacity = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100)
         self.opacity.setValue(round(self.display.opacity * 100))
         self.opacity.setFixedWidth(140)
@@ -282,7 +313,7 @@ class MainWindow(QMainWindow):
         during a load is taken when it ends."""
         recipe = self._window_recipe()
         if not recipe.bundle:
-            message = "No model bundle set: Settings › Engineer settings"
+            message = self.tr("No model bundle set: Settings › Engineer settings")
             self.verdict.banner.show_error(message, cause="model")
             return
         if self.station is None:
@@ -304,7 +335,7 @@ class MainWindow(QMainWindow):
         if loaded and self.station.provider == self._provider_used:
             self._prepare_recipe()  # same model, other policy or thresholds: nothing to load
             return
-        self.status.set_bundle(f"loading {Path(recipe.bundle).name}…")
+        self.status.set_bundle(self.tr("loading {name}…").format(name=Path(recipe.bundle).name))
         loader = RecipeLoader(self.station, recipe)
         # Signals from worker threads go to bound methods of this window, so Qt queues them
         # into the GUI thread.
@@ -360,6 +391,12 @@ class MainWindow(QMainWindow):
             self.station.set_thresholds(self.thresholds)
         self.status.set_bundle(inspector.bundle.name)
         self.status.set_provider(inspector.main_provider)
+        self.review.bundle_loaded(loader.recipe, inspector.bundle)  # a challenger's comparison
+        self.legend.set_anomaly(inspector.bundle.anomaly)
+        self.status.set_variant(
+            inspector.variant_label,
+            {role: f"{c.precision}, {c.reason}" for role, c in inspector.variants.items()},
+        )
         if self.verdict.banner.cause == "model":  # only "no model" is over; a failed part stays
             self.verdict.banner.show_idle()
         if self.start_when_loaded:
@@ -373,7 +410,8 @@ class MainWindow(QMainWindow):
             self.inspector = None
             self.status.set_bundle(None)
             self.status.set_provider(None)
-            self.verdict.banner.show_error("No model loaded", cause="model")
+            self.status.set_variant(None)
+            self.verdict.banner.show_error(self.tr("No model loaded"), cause="model")
             self.report_error(f"Model bundle not loaded: {message}{hint}", origin=recipe.bundle)
             return
         self._keep_provider_in_use()
@@ -400,9 +438,15 @@ class MainWindow(QMainWindow):
         bridge.part_failed.connect(self._part_failed)
         bridge.source_lost.connect(self._source_failed)
         bridge.dropped.connect(lambda e: self.status.set_dropped(e.dropped, e.alarm))
+        bridge.dropped.connect(lambda e: self.alarm_panel.dropped(e.dropped))
         bridge.trigger_missed.connect(self._trigger_missed)
         bridge.state_changed.connect(self.status.set_state)
+        self.trigger_panel.follow(bridge, self.station)
+        self.line_panel.follow(bridge)
         self.counters.set_counts(self.station.counters)
+        self.history.attach(self.results)
+        self.alarm_panel.attach(self.results, alarm_limits(self.settings))
+        self.statistics.attach(self.results, bridge)
         self.status.set_state(self.station.state.path)
         self.status.set_missed(self.station.missed)
         if self.inspector is not None:
@@ -418,14 +462,7 @@ class MainWindow(QMainWindow):
                 self.book = load_recipes(self.settings.recipes_file)
             except RecipeError as exc:
                 self.report_error(f"Recipes not loaded, using the model bundle setting: {exc}")
-        self.recipe_box.blockSignals(True)
-        self.recipe_box.clear()
-        for recipe in self.book.recipes.values() if self.book else ():
-            self.recipe_box.addItem(recipe.label, recipe.id)
-        chosen = self._book_recipe()
-        self.recipe_box.setCurrentIndex(self.recipe_box.findData(chosen.id) if chosen else -1)
-        self.recipe_box.blockSignals(False)
-        self.recipe_action.setVisible(self.book is not None)
+        self.access.show_recipes()  # those the user's level may pick
 
     def _book_recipe(self) -> Recipe | None:
         """The selected recipe of the recipe file (its default, first, when none is)."""
@@ -440,20 +477,23 @@ class MainWindow(QMainWindow):
         two parts; a failed load keeps the current recipe (error panel)."""
         if self.book is None or recipe_id not in self.book.recipes:
             return
+        self.access.audit("recipe", "selected", self.settings.recipe_id or None, recipe_id)
         self.settings.recipe_id = recipe_id
         self.settings.save(self.qsettings)
         self.load_recipe()
 
-    def _recipes_saved(self, _book: object) -> None:
+    def _recipes_saved(self, book: object) -> None:
         """The engineer saved the recipe file: use it now (the selected recipe may have a new
         bundle or policy; the core swaps it in between two parts)."""
+        self.access.audit_recipes(self.book, book)
         self.settings.recipes_file = self.settings_dialog.settings.recipes_file
         self.settings.save(self.qsettings)
         self.load_recipe_book()
         self.load_recipe()
 
     def _recipe_chosen(self) -> None:
-        self.select_recipe(self.recipe_box.currentData())
+        if self.access.may_select_recipe(self.recipe_box.currentData()):
+            self.select_recipe(self.recipe_box.currentData())
 
     def _window_recipe(self) -> Recipe:
         """The active recipe: the recipe file's selected one, else one made of the settings
@@ -531,15 +571,20 @@ class MainWindow(QMainWindow):
         return states
 
     def _show_links(self) -> None:
-        parts, up = [], True
+        parts, up, statuses = [], True, {}
         for kind, link in self.links.items():
-            status = link.status()
+            status = statuses[kind] = link.status()
             up = up and status.up
             parts.append(f"{LINK_NAMES[kind]} {status.headline()}")
         self.status.set_links(" | ".join(parts), up)
+        configured = {kind for kind in LINK_KINDS_IN_WINDOW if getattr(self.settings, kind)}
+        self.line_panel.show_links(statuses, configured)
+        self.alarm_panel.links({LINK_NAMES[kind]: s.up for kind, s in statuses.items()})
 
     def _close_station(self) -> None:
         self._close_links()
+        self.statistics.attach(None)
+        self.alarm_panel.detach()
         if self.bridge is not None:
             self.bridge.unsubscribe()
             self.bridge = None
@@ -549,7 +594,8 @@ class MainWindow(QMainWindow):
             self.results = None
 
     def reset_counters(self) -> None:
-        if self.station is not None:
+        if self.station is not None and self.access.allow(Action.RESET_COUNTERS):
+            self.access.audit_counters(self.station.counters)
             self.station.reset_counters()
             self.counters.set_counts(self.station.counters)
 
@@ -577,6 +623,8 @@ class MainWindow(QMainWindow):
             self.report_error(f"Source not used: {exc}")
             return False
         self.stop()
+        if spec != self.source:
+            self.access.audit("source", "source", self.source or None, spec)
         self.source = spec
         self.settings.last_source = spec
         self.settings.save(self.qsettings)
@@ -584,24 +632,32 @@ class MainWindow(QMainWindow):
         return True
 
     def _show_source(self) -> None:
-        text = source_picker.describe(self.source) if self.source else "no source chosen"
-        self.source_label.setText(f"Source — {text}")
+        text = source_picker.describe(self.source) if self.source else self.tr("no source chosen")
+        self.source_label.setText(self.tr("Source — {source}").format(source=text))
         self.source_label.setToolTip(self.source)
 
     def _start_dir(self) -> str:
         return str(Path(self.source).parent) if self.source and not self.source.isdigit() else ""
 
     # The dialogs return at once and hand the path over later: a run goes on meanwhile.
-    def choose_image(self) -> QFileDialog:
+    def choose_image(self) -> QFileDialog | None:
+        if not self.access.allow(Action.CHOOSE_SOURCE):
+            return None
         return source_picker.ask_image(self, self._start_dir(), self.set_source, self._refused)
 
-    def choose_folder(self) -> QFileDialog:
+    def choose_folder(self) -> QFileDialog | None:
+        if not self.access.allow(Action.CHOOSE_SOURCE):
+            return None
         return source_picker.ask_folder(self, self._start_dir(), self.set_source, self._refused)
 
-    def choose_video(self) -> QFileDialog:
+    def choose_video(self) -> QFileDialog | None:
+        if not self.access.allow(Action.CHOOSE_SOURCE):
+            return None
         return source_picker.ask_video(self, self._start_dir(), self.set_source, self._refused)
 
-    def choose_camera(self) -> QInputDialog:
+    def choose_camera(self) -> QInputDialog | None:
+        if not self.access.allow(Action.CHOOSE_SOURCE):
+            return None
         return source_picker.ask_camera(self, self.source, self.set_source, self._refused)
 
     def _refused(self, message: str) -> None:
@@ -613,7 +669,7 @@ class MainWindow(QMainWindow):
 
     def dropEvent(self, event) -> None:
         urls = event.mimeData().urls()
-        if urls:
+        if urls and self.access.allow(Action.CHOOSE_SOURCE):
             url = urls[0]
             self.set_source(url.toLocalFile() if url.isLocalFile() else url.toString())
             event.acceptProposedAction()
@@ -635,10 +691,14 @@ class MainWindow(QMainWindow):
         if self.running:
             return True
         if self.inspector is None or self.station is None or self.station.active is None:
-            self.errors.add_error("Cannot start: no model bundle is loaded (see Engineer settings)")
+            self.errors.add_error(
+                self.tr("Cannot start: no model bundle is loaded (see Engineer settings)")
+            )
             return False
         if not self.source and source is None:
-            self.errors.add_error("Cannot start: choose a source first (File menu or drop it here)")
+            self.errors.add_error(
+                self.tr("Cannot start: choose a source first (File menu or drop it here)")
+            )
             return False
         if source is None:  # a remembered or --source path is checked as a chosen one is
             try:
@@ -700,7 +760,7 @@ class MainWindow(QMainWindow):
         self.act_trigger.setShortcuts([QKeySequence(k) for k in keys if k])
         self.act_trigger.setVisible(software)
         self.part_id_action.setVisible(software)  # a toolbar widget shows through its action
-        self.big_trigger.setVisible(software and self.operator_mode)
+        self.trigger_panel.set_keys(software, self.settings.pedal_key)
 
     def send_trigger(self) -> bool:
         """One part, now: the station takes the next frame after this moment. A trigger while
@@ -708,7 +768,7 @@ class MainWindow(QMainWindow):
         if not self.software_trigger:
             return False
         if not self.running:
-            self.statusBar().showMessage("Trigger ignored: press Start first", 4000)
+            self.statusBar().showMessage(self.tr("Trigger ignored: press Start first"), 4000)
             return False
         part_id = self.part_id.text().strip() or None
         taken = self.station.trigger(part_id=part_id, origin="window")
@@ -718,7 +778,9 @@ class MainWindow(QMainWindow):
 
     def _trigger_missed(self, event: TriggerMissed) -> None:
         self.status.set_missed(event.missed)
-        self.statusBar().showMessage(f"Trigger missed: {event.reason}", 4000)
+        self.statusBar().showMessage(
+            self.tr("Trigger missed: {reason}").format(reason=event.reason), 4000
+        )
 
     def _remember_folder_options(self) -> None:
         """Applies from the next run; kept for the next shift."""
@@ -775,7 +837,12 @@ class MainWindow(QMainWindow):
 
     def _run_ended(self, how: str) -> None:
         self._show_running(False)
-        self.batch.finish(f"Last run {how}: {self.batch_done} frame(s)")
+        text = (
+            self.tr("Last run stopped: {n} frame(s)")
+            if how == "stopped"
+            else self.tr("Last run done: {n} frame(s)")
+        )
+        self.batch.finish(text.format(n=self.batch_done))
 
     def _start_thread(self, thread: QThread) -> None:
         self.threads.add(thread)
@@ -789,15 +856,16 @@ class MainWindow(QMainWindow):
 
     def _show_running(self, running: bool) -> None:
         self.act_run.setIcon(icon("stop" if running else "start"))
-        self.act_run.setText("&Stop" if running else "&Start")
+        self.act_run.setText(self.tr("&Stop") if running else self.tr("&Start"))
         self.big_start.setIcon(icon("stop" if running else "start"))
-        self.big_start.setText("STOP" if running else "START")
+        self.big_start.setText(self.tr("STOP") if running else self.tr("START"))
 
     # --- results -------------------------------------------------------------------------------
     def _part_done(self, part: PartResult) -> None:
         entry = to_inspected(part)
         self.counters.set_counts(part.counters)
-        self.history.add(entry)
+        self.history.add(entry, part.result_id)
+        self.alarm_panel.part(entry.verdict)
         self.status.frame_done(entry.latency_ms)
         self._progress(part)
         self._show_later(entry)
@@ -816,33 +884,57 @@ class MainWindow(QMainWindow):
     def _show_pending(self) -> None:
         shown, self._pending = self._pending, None
         if isinstance(shown, Inspected):
-            self.current = shown
+            self.current, self.replay = shown, None
             self.view.set_qimage(shown.overlay)
             self.verdict.show_result(shown.result)
+            self.model_table.show_details(details_of_result(shown.result))
         elif shown is not None:
             self._show_failure(shown)
 
     def _show_failure(self, part: PartResult) -> None:
         """A part that could not be inspected takes the screen from the one before: ERROR on
         the banner, its own image if it has one, else its name where the image was."""
-        self.current = None  # a threshold or overlay change must not bring the last part back
+        self.current = self.replay = None  # a change must not bring the last part back
+        self.model_table.clear()
         frame = part.frame
         what = Path(frame.origin).name if frame.path else frame.origin  # printable
         reason = part.error or "unreadable"
         if frame.image is not None:
             self.view.set_image(frame.image)
         else:
-            self.view.clear(f"{what}\ncannot be inspected: {reason}")
+            self.view.clear(
+                self.tr("{what}\ncannot be inspected: {reason}").format(what=what, reason=reason)
+            )
         self.verdict.show_failure(what, reason)
 
-    def show_entry(self, entry: Inspected) -> None:
-        """Show a result again (from the history) with the current overlay and thresholds."""
-        self.current = entry
-        if self.thresholds is not None and entry.result.thresholds != self.thresholds:
-            entry.result = decide(entry.result, self.thresholds)
+    def show_entry(self, replay: Replay) -> None:
+        """Show a result from the history as RECORDED: its stored verdict, scores and thresholds,
+        marked with the time; today's thresholds do not re-judge it (`show_what_if` does, on an
+        engineer's request). Its image is redrawn in the current overlay mode while this session
+        holds it, else the archived overlay or original is shown."""
+        self.current, self.replay, self.what_if = replay.entry, replay, False
         self._redraw_current()
 
+    def show_what_if(self) -> None:
+        """The replayed part judged with the current thresholds, labelled as a what-if."""
+        if self.replay is not None and self.replay.entry is not None:
+            self.what_if = True
+            self._redraw_current()
+
+    def _show_replay(self, replay: Replay) -> None:
+        what_if = self.thresholds if self.what_if else None
+        image, details = replay_view(replay, self.display, what_if)
+        if image is None:
+            self.view.clear(self.tr("recorded result: no image of it was archived"))
+        else:
+            self.view.set_qimage(image)
+        self.verdict.show_details(details)
+        self.model_table.show_details(details, what_if_possible=replay.in_memory)
+
     def _redraw_current(self) -> None:
+        if self.replay is not None:
+            self._show_replay(self.replay)
+            return
         if self.current is None or self.current.frame.image is None:
             return
         mode, opacity = self.display.mode, self.display.opacity
@@ -850,6 +942,7 @@ class MainWindow(QMainWindow):
         self.current.overlay = bgr_to_qimage(image)
         self.view.set_qimage(self.current.overlay)
         self.verdict.show_result(self.current.result)
+        self.model_table.show_details(details_of_result(self.current.result))
 
     def _overlay_changed(self) -> None:
         mode = self.mode_box.currentData()
@@ -858,6 +951,7 @@ class MainWindow(QMainWindow):
         if self.station is not None:
             self.station.display = self.display
         self.settings.overlay_mode, self.settings.opacity = mode, opacity
+        self.legend.set_mode(mode)
         self._redraw_current()
 
     def apply_thresholds(self, thresholds: Thresholds) -> None:
@@ -865,8 +959,10 @@ class MainWindow(QMainWindow):
         self.thresholds = thresholds
         if self.station is not None:
             self.station.set_thresholds(thresholds)
-        if self.current is not None:
+        if self.current is not None and self.replay is None:  # a replay stays as recorded
             self.current.result = decide(self.current.result, thresholds)
+            self._redraw_current()
+        elif self.replay is not None and self.what_if:
             self._redraw_current()
 
     def export_results(self, kind: str) -> QFileDialog | None:
@@ -877,7 +973,7 @@ class MainWindow(QMainWindow):
         default = str(Path(self.settings.output_dir) / f"results.{kind}")
         return source_picker.ask_path(
             self,
-            f"Export results as {kind.upper()}",
+            self.tr("Export results as {kind}").format(kind=kind.upper()),
             default,
             lambda path: self.export_to(kind, path),
             self._refused,
@@ -892,16 +988,12 @@ class MainWindow(QMainWindow):
         except (OSError, StoreError) as exc:
             self.report_error(f"Export to {path} failed: {exc}")
             return
-        self.statusBar().showMessage(f"Results exported to {path}", 5000)
+        self.statusBar().showMessage(self.tr("Results exported to {path}").format(path=path), 5000)
 
     # --- settings ------------------------------------------------------------------------------
-    def open_settings(self) -> PasswordDialog:
-        """Ask for the engineer password; the settings open only when it is right."""
-        gate = PasswordDialog(self.qsettings, self)
-        gate.accepted.connect(self._show_settings)
-        gate.open()
-        self.password_dialog = gate
-        return gate
+    def open_settings(self) -> QWidget:
+        """The engineer settings, after a login when the user's level is too low."""
+        return self.access.open_settings()
 
     def _show_settings(self) -> None:
         dialog = SettingsDialog(
@@ -910,12 +1002,17 @@ class MainWindow(QMainWindow):
         dialog.thresholds_changed.connect(self.apply_thresholds)
         dialog.applied.connect(self.apply_settings)
         dialog.recipes_saved.connect(self._recipes_saved)
-        dialog.open()
+        dialog.accepted.connect(
+            lambda: self.access.audit_thresholds(dialog.original, self.thresholds)
+        )
+        dialog.setModal(False)  # the overlay and the images stay usable while tuning
+        dialog.show()
         self.settings_dialog = dialog
 
     def apply_settings(self, new: StationSettings) -> None:
         old = self.settings
         self.settings = dataclasses.replace(new, last_source=self.source)
+        self.access.audit_settings(old, self.settings)
         self.settings.save(self.qsettings)
         self._keep_thresholds()
         if new.output_dir != old.output_dir:
@@ -924,6 +1021,8 @@ class MainWindow(QMainWindow):
             self.load_recipe_book()
         self.load_recipe()  # loads only when the bundle or the provider changed
         self._apply_trigger_mode()
+        self.alarm_panel.set_limits(alarm_limits(self.settings))
+        self.statistics.set_shift_starts(self.settings.shift_starts)
         link_fields = (*LINK_KINDS_IN_WINDOW, "opcua_user", "opcua_password_hash", "mqtt_ca_file")
         if any(getattr(new, k) != getattr(old, k) for k in link_fields):
             self._start_links()
@@ -958,8 +1057,11 @@ class MainWindow(QMainWindow):
         for widget in (self.menuBar(), self.toolbar, self.history, self.batch, self.statusBar()):
             widget.setVisible(not on)
         self.big_start.setVisible(on)
-        self.big_trigger.setVisible(on and self.software_trigger)
+        self.trigger_panel.leave_button.setVisible(on)
         self.act_operator.setChecked(on)
+        for shown in (self.verdict, self.model_table, self.legend, self.alarm_panel):
+            shown.set_operator(on)  # larger type; the statistics (an engineer's) hide
+        self.statistics.set_operator(on)
         width = max(self.width(), 1000)
         # The image takes most of the screen; the side keeps room for the banner's large type.
         self.splitter.setSizes([int(width * 0.64), int(width * 0.36)])
@@ -1001,9 +1103,17 @@ class MainWindow(QMainWindow):
         self.threads.clear()
         self.run = self.loader = None
         self.settings.save(self.qsettings)
+        self.statistics.shutdown()
         self._close_station()
 
+    def _quit(self) -> None:
+        if self.access.may_close():
+            self.close()
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        if event.spontaneous() and not self.access.may_close():  # the window's close button
+            event.ignore()
+            return
         self.shutdown()
         super().closeEvent(event)
 

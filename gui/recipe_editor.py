@@ -10,7 +10,7 @@ import dataclasses
 import tomllib
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QAbstractSpinBox,
@@ -43,19 +43,31 @@ from engine.recipes import (
     recipes_data,
     save_recipes,
 )
+from gui.review_comparison import comparison_line, manifest_comparison
 from gui.source_picker import PathRefused, Wanted, ask_path, check_path
 
-COLUMNS = ("Id", "Name", "Bundle", "Default")
-POLICY_LABELS = {"all": "all parts", "ng": "NG parts only", "none": "none"}
+# Marked for translation here (context RecipeEditor), translated where shown.
+COLUMNS = (
+    QT_TRANSLATE_NOOP("RecipeEditor", "Id"),
+    QT_TRANSLATE_NOOP("RecipeEditor", "Name"),
+    QT_TRANSLATE_NOOP("RecipeEditor", "Bundle"),
+    QT_TRANSLATE_NOOP("RecipeEditor", "Default"),
+    QT_TRANSLATE_NOOP("RecipeEditor", "Operators"),
+)
+POLICY_LABELS = {
+    "all": QT_TRANSLATE_NOOP("RecipeEditor", "all parts"),
+    "ng": QT_TRANSLATE_NOOP("RecipeEditor", "NG parts only"),
+    "none": QT_TRANSLATE_NOOP("RecipeEditor", "none"),
+}
 COMBO_LABELS = {
-    "overlay_mode": "Overlay mode",
-    "overlays": "Overlay images for",
-    "archive": "Archive originals of",
+    "overlay_mode": QT_TRANSLATE_NOOP("RecipeEditor", "Overlay mode"),
+    "overlays": QT_TRANSLATE_NOOP("RecipeEditor", "Overlay images for"),
+    "archive": QT_TRANSLATE_NOOP("RecipeEditor", "Archive originals of"),
 }
 THRESHOLD_LABELS = {
-    "image_threshold": "Image score threshold",
-    "pixel_threshold": "Pixel threshold",
-    "min_defect_area_px": "Minimum defect area",
+    "image_threshold": QT_TRANSLATE_NOOP("RecipeEditor", "Image score threshold"),
+    "pixel_threshold": QT_TRANSLATE_NOOP("RecipeEditor", "Pixel threshold"),
+    "min_defect_area_px": QT_TRANSLATE_NOOP("RecipeEditor", "Minimum defect area"),
 }
 ERROR_STYLE, NOTE_STYLE = "color: #ff7b72;", "color: #aab1bd;"
 STYLE = """
@@ -67,10 +79,15 @@ QCheckBox::indicator:disabled { border-color: #3c434f; }
 """
 
 
+def _tr(text: str) -> str:
+    return QCoreApplication.translate("RecipeEditor", text)
+
+
 def _combo(choices: tuple[str, ...], labels: dict[str, str] | None = None) -> QComboBox:
     combo = QComboBox()
     for key in choices:
-        combo.addItem((labels or {}).get(key, key), key)
+        label = (labels or {}).get(key)
+        combo.addItem(_tr(label) if label else key, key)
     return combo
 
 
@@ -85,6 +102,13 @@ def _row(*widgets: QWidget | None) -> QWidget:
         else:
             layout.addWidget(widget, 1 if isinstance(widget, QLineEdit | QAbstractSpinBox) else 0)
     return row
+
+
+def _with_previous(recipe: Recipe, saved_bundle: str | None) -> Recipe:
+    """A saved recipe moved to another bundle keeps the one it leaves, for a roll back."""
+    if saved_bundle and recipe.bundle != saved_bundle:
+        return dataclasses.replace(recipe, previous_bundle=saved_bundle)
+    return recipe
 
 
 class RecipeEditor(QWidget):
@@ -103,6 +127,7 @@ class RecipeEditor(QWidget):
         self.recipes: list[Recipe] = []  # bundles as written in the file (relative stays relative)
         self.default: str | None = None
         self.stored_ids: set[str] = set()
+        self.stored_bundles: dict[str, str] = {}  # each saved recipe's bundle, as in the file
         self.modified = False
         self._showing = False  # filling the form is not an edit
         self._build()
@@ -111,7 +136,7 @@ class RecipeEditor(QWidget):
     # --- widgets -------------------------------------------------------------------------------
     def _build(self) -> None:
         self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setHorizontalHeaderLabels([_tr(c) for c in COLUMNS])
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -121,56 +146,69 @@ class RecipeEditor(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         self.table.itemSelectionChanged.connect(self._show_selected)
-        self.new_button = QPushButton("New", clicked=self.new_recipe)
-        self.duplicate_button = QPushButton("Duplicate", clicked=self.duplicate_recipe)
-        self.remove_button = QPushButton("Remove", clicked=self.remove_recipe)
+        self.new_button = QPushButton(self.tr("New"), clicked=self.new_recipe)
+        self.duplicate_button = QPushButton(self.tr("Duplicate"), clicked=self.duplicate_recipe)
+        self.remove_button = QPushButton(self.tr("Remove"), clicked=self.remove_recipe)
 
         self.id, self.name, self.bundle_edit = QLineEdit(), QLineEdit(), QLineEdit()
-        self.id.setToolTip("Letters, digits, _ or -; fixed once the recipe is saved")
-        self.browse_button = QPushButton("Browse…", clicked=self._browse_bundle)
+        self.id.setToolTip(self.tr("Letters, digits, _ or -; fixed once the recipe is saved"))
+        self.browse_button = QPushButton(self.tr("Browse…"), clicked=self._browse_bundle)
         self.combos = {  # keyed by the Recipe field each one sets
             "overlay_mode": _combo(ARCHIVE_MODES),
             "overlays": _combo(POLICIES, POLICY_LABELS),
             "archive": _combo(POLICIES, POLICY_LABELS),
         }
-        self.overrides = {key: QCheckBox("override") for key in THRESHOLD_FIELDS}
+        self.overrides = {key: QCheckBox(self.tr("override")) for key in THRESHOLD_FIELDS}
         self.values = {
             "image_threshold": QDoubleSpinBox(decimals=6, singleStep=0.01, maximum=1e6),
             "pixel_threshold": QDoubleSpinBox(decimals=4, singleStep=0.01, maximum=1.0),
-            "min_defect_area_px": QSpinBox(maximum=10_000_000, singleStep=10, suffix=" px"),
+            "min_defect_area_px": QSpinBox(
+                maximum=10_000_000, singleStep=10, suffix=self.tr(" px")
+            ),
         }
-        self.is_default = QCheckBox("the station starts with this recipe")
-        self.form = QGroupBox("Selected recipe")
+        self.is_default = QCheckBox(self.tr("the station starts with this recipe"))
+        self.operator_select = QCheckBox(self.tr("operators may switch to this recipe"))
+        self.operator_select.setToolTip(self.tr("Unchecked: only an engineer may select it"))
+        self.form = QGroupBox(self.tr("Selected recipe"))
         form = QFormLayout(self.form)
-        form.addRow("Id", self.id)
-        form.addRow("Name", self.name)
-        form.addRow("Model bundle", _row(self.bundle_edit, self.browse_button))
+        form.addRow(self.tr("Id"), self.id)
+        form.addRow(self.tr("Name"), self.name)
+        form.addRow(self.tr("Model bundle"), _row(self.bundle_edit, self.browse_button))
         for key, label in COMBO_LABELS.items():
-            form.addRow(label, self.combos[key])
+            form.addRow(_tr(label), self.combos[key])
         for key, label in THRESHOLD_LABELS.items():
-            self.overrides[key].setToolTip("Unchecked: the bundle's own calibrated value")
-            form.addRow(label, _row(self.overrides[key], self.values[key]))
-        form.addRow("Default recipe", self.is_default)
+            self.overrides[key].setToolTip(self.tr("Unchecked: the bundle's own calibrated value"))
+            form.addRow(_tr(label), _row(self.overrides[key], self.values[key]))
+        form.addRow(self.tr("Default recipe"), self.is_default)
+        form.addRow(self.tr("Operators"), self.operator_select)
+        self.comparison = QLabel(objectName="recipeComparison", wordWrap=True)
+        self.comparison.setToolTip(
+            self.tr("What station-train compare --record wrote into the bundle")
+        )
+        form.addRow(self.tr("Comparison"), self.comparison)
+        self.bundle_edit.textChanged.connect(self._show_comparison)
         for edit in (self.id, self.name, self.bundle_edit):
             edit.textChanged.connect(self._form_edited)
         for combo in self.combos.values():
             combo.currentIndexChanged.connect(self._form_edited)
-        for check in (*self.overrides.values(), self.is_default):
+        for check in (*self.overrides.values(), self.is_default, self.operator_select):
             check.toggled.connect(self._form_edited)
         for box in self.values.values():
             box.valueChanged.connect(self._form_edited)
 
         note = QLabel(
-            "Relative bundle paths are relative to the recipe file's folder. Saving rewrites "
-            "the file: comments written by hand are not kept.",
+            self.tr(
+                "Relative bundle paths are relative to the recipe file's folder. Saving rewrites "
+                "the file: comments written by hand are not kept."
+            ),
             wordWrap=True,
             styleSheet=NOTE_STYLE,
         )
         self.message = QLabel(objectName="recipeMessage", wordWrap=True)
         self.modified_label = QLabel(objectName="recipeModified", styleSheet="color: #f0e442;")
-        self.reload_button = QPushButton("Reload", clicked=self.reload)
-        self.reload_button.setToolTip("Read the file again, dropping unsaved changes")
-        self.save_button = QPushButton("Save", clicked=self.save)
+        self.reload_button = QPushButton(self.tr("Reload"), clicked=self.reload)
+        self.reload_button.setToolTip(self.tr("Read the file again, dropping unsaved changes"))
+        self.save_button = QPushButton(self.tr("Save"), clicked=self.save)
 
         self.body = QWidget()  # locked while the file on disk is one the engine refuses
         body = QVBoxLayout(self.body)
@@ -192,7 +230,7 @@ class RecipeEditor(QWidget):
         self.message.setStyleSheet(ERROR_STYLE if error else NOTE_STYLE)
 
     def _set_modified(self, modified: bool) -> None:
-        self.modified_label.setText("● modified (not saved)" if modified else "")
+        self.modified_label.setText(self.tr("● modified (not saved)") if modified else "")
         if modified != self.modified:
             self.modified = modified
             self.modified_changed.emit(modified)
@@ -211,8 +249,9 @@ class RecipeEditor(QWidget):
     def _fill_cells(self) -> None:
         self.table.setRowCount(len(self.recipes))
         for row, recipe in enumerate(self.recipes):
-            default = "yes" if recipe.id == self.default else ""
-            cells = (recipe.id, recipe.name, recipe.bundle, default)
+            default = self.tr("yes") if recipe.id == self.default else ""
+            operators = self.tr("may select") if recipe.operator_select else ""
+            cells = (recipe.id, recipe.name, recipe.bundle, default, operators)
             for column, text in enumerate(cells):
                 if self.table.item(row, column) is None:
                     self.table.setItem(row, column, QTableWidgetItem())
@@ -237,6 +276,7 @@ class RecipeEditor(QWidget):
                 box.setValue(recipe.thresholds.get(key, 0))
                 box.setEnabled(key in recipe.thresholds)
             self.is_default.setChecked(row is not None and recipe.id == self.default)
+            self.operator_select.setChecked(recipe.operator_select)
         finally:
             self._showing = False
 
@@ -247,11 +287,13 @@ class RecipeEditor(QWidget):
         row = self._selected()
         if self._showing or row is None:
             return
-        recipe = Recipe(
+        recipe = dataclasses.replace(  # fields the form does not show stay as they were
+            self.recipes[row],
             id=self.id.text().strip(),
             bundle=self.bundle_edit.text().strip(),
             name=self.name.text().strip(),
             thresholds={k: box.value() for k, box in self.values.items() if box.isEnabled()},
+            operator_select=self.operator_select.isChecked(),
             **{key: combo.currentData() for key, combo in self.combos.items()},
         )
         if self.is_default.isChecked():
@@ -262,9 +304,15 @@ class RecipeEditor(QWidget):
         self._set_modified(True)
         self._fill_cells()  # not the form: refilling it would move the cursor of the edit
 
+    def _show_comparison(self) -> None:
+        """The bundle's comparison with its champion, seen before the change is saved."""
+        text = self.bundle_edit.text().strip()
+        found = manifest_comparison(self.path.parent / text) if text else None
+        self.comparison.setText(comparison_line(found) if found else self.tr("none"))
+
     def _browse_bundle(self) -> None:
         start = self.path.parent / self.bundle_edit.text().strip()  # an absolute path wins
-        title = "Model bundle folder"
+        title = self.tr("Model bundle folder")
         ask_path(self, title, str(start), self.bundle_edit.setText, self._refuse, Wanted.FOLDER)
 
     def _refuse(self, message: str) -> None:
@@ -309,7 +357,11 @@ class RecipeEditor(QWidget):
         self.recipes, self.default, self.stored_ids = [], None, set()
         broken = False
         if not self.path.exists():
-            self._say(f"No recipe file yet at {self.path}: New adds a recipe, Save creates it.")
+            self._say(
+                self.tr("No recipe file yet at {path}: New adds a recipe, Save creates it.").format(
+                    path=self.path
+                )
+            )
         else:
             try:
                 book = load_recipes(self.path)
@@ -317,7 +369,10 @@ class RecipeEditor(QWidget):
                 # to this folder, so the editor keeps the paths as the file writes them.
                 tables = tomllib.loads(self.path.read_text(encoding="utf-8")).get("recipes", {})
             except RecipeError as exc:
-                self._say(f"{exc}\nFix the file by hand, then Reload.", error=True)
+                self._say(
+                    self.tr("{error}\nFix the file by hand, then Reload.").format(error=exc),
+                    error=True,
+                )
                 broken = True
             else:
                 self.recipes = [
@@ -325,7 +380,12 @@ class RecipeEditor(QWidget):
                     for recipe in book.recipes.values()
                 ]
                 self.default, self.stored_ids = book.default, set(book.recipes)
-                self._say(f"{len(self.recipes)} recipe(s) in {self.path}")
+                self.stored_bundles = {r.id: r.bundle for r in self.recipes}
+                self._say(
+                    self.tr("{count} recipe(s) in {path}").format(
+                        count=len(self.recipes), path=self.path
+                    )
+                )
         self.body.setEnabled(not broken)
         self.save_button.setEnabled(not broken)
         self._set_modified(False)
@@ -354,6 +414,7 @@ class RecipeEditor(QWidget):
         """Write the recipes if the engine accepts them; else show its message and write nothing."""
         try:
             self._check_bundles()
+            self.recipes = [_with_previous(r, self.stored_bundles.get(r.id)) for r in self.recipes]
             as_written = self._book()
             book = parse_recipes(recipes_data(as_written), self.path)  # the engine's checks
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -362,11 +423,21 @@ class RecipeEditor(QWidget):
             self._say(str(exc), error=True)
             return None
         except OSError as exc:
-            self._say(f"{self.path}: cannot write ({exc.strerror or exc})", error=True)
+            self._say(
+                self.tr("{path}: cannot write ({error})").format(
+                    path=self.path, error=exc.strerror or exc
+                ),
+                error=True,
+            )
             return None
         self.stored_ids = set(book.recipes)
+        self.stored_bundles = {r.id: r.bundle for r in self.recipes}
         self._set_modified(False)
-        self._say(f"Saved {len(book.recipes)} recipe(s) to {self.path}")
+        self._say(
+            self.tr("Saved {count} recipe(s) to {path}").format(
+                count=len(book.recipes), path=self.path
+            )
+        )
         self._show_selected()  # the ids just saved are fixed now
         self.saved.emit(book)
         return book

@@ -1,10 +1,7 @@
-"""The station's persistent settings (QSettings) and the engineer password (salted hash)."""
+"""The station's persistent settings (QSettings), and where its users file is."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -12,8 +9,20 @@ from PySide6.QtCore import QSettings, QStandardPaths
 
 from engine.providers import CHOICES as PROVIDER_CHOICES
 from engine.result import Thresholds
+from engine.users import (
+    LEGACY_SCHEME,
+    USERS_FILE,
+    Level,
+    User,
+    UserBook,
+    default_users_file,
+    load_users,
+    save_users,
+)
 
-PBKDF2_ITERATIONS = 200_000
+LEGACY_PBKDF2_ITERATIONS = 200_000  # of the single engineer password before user levels
+LEGACY_ENGINEER = "engineer"  # the user that password becomes
+LANGUAGE_CHOICES = ("", "en", "de")  # "": the system's language
 ARCHIVE_CHOICES = ("ng", "all", "none")
 TRIGGER_CHOICES = ("continuous", "software")  # file arrival is a watched folder
 
@@ -59,6 +68,14 @@ class StationSettings:
     opcua_password_hash: str = ""  # its password, hashed (engine.line.opcua_security)
     mqtt: str = ""  # mqtt://HOST:PORT of the broker (mqtts:// for TLS)
     mqtt_ca_file: str = ""  # with mqtts://: the CA that signed the broker's certificate
+    # Alarm limits (engine.alarms; 0 switches a rule off) and shift starts (engine.statistics).
+    alarm_consecutive_ng: int = 5
+    alarm_ng_rate_percent: float = 20.0
+    alarm_ng_rate_window: int = 50
+    alarm_uninspected: int = 10
+    alarm_link_down: bool = True
+    shift_starts: str = "06:00, 14:00, 22:00"
+    language: str = ""  # en, de; empty: the system's (gui.i18n), applied at start
 
     @classmethod
     def load(cls, store: QSettings) -> StationSettings:
@@ -72,6 +89,8 @@ class StationSettings:
             settings.archive = "ng"
         if settings.provider not in PROVIDER_CHOICES:
             settings.provider = "auto"
+        if settings.language not in LANGUAGE_CHOICES:
+            settings.language = ""
         if settings.trigger_mode not in TRIGGER_CHOICES:
             settings.trigger_mode = "continuous"
         settings.output_dir = settings.output_dir or default_output_dir()
@@ -87,6 +106,11 @@ def _typed(value: object, default: object) -> object:
     """A value read back from QSettings as the type of its default (INI files give strings)."""
     if isinstance(default, bool):
         return str(value).lower() in ("true", "1")
+    if isinstance(default, int):
+        try:
+            return int(value)
+        except (TypeError, ValueError):  # a hand-edited file: the default, not a crash
+            return default
     return float(value) if isinstance(default, float) else str(value)
 
 
@@ -122,26 +146,23 @@ def save_thresholds(store: QSettings, bundle_digest: str, thresholds: Thresholds
     store.sync()
 
 
-def hash_password(password: str, salt: bytes | None = None) -> tuple[str, str]:
-    """(salt, hash) as hex; PBKDF2-SHA256 so a copied settings file does not give the password."""
-    salt = salt or os.urandom(16)
-    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, PBKDF2_ITERATIONS)
-    return salt.hex(), digest.hex()
+def users_file(store: QSettings) -> Path:
+    """The users file that goes with these settings: beside an INI file (`--settings INI`, a
+    demo, a test), else the user's own (where `station users` looks by default)."""
+    if store.format() == QSettings.Format.IniFormat:
+        return Path(store.fileName()).with_name(USERS_FILE)
+    return default_users_file()
 
 
-def has_password(store: QSettings) -> bool:
-    return bool(store.value("engineer/hash"))
-
-
-def set_password(store: QSettings, password: str) -> None:
-    salt, digest = hash_password(password)
-    store.setValue("engineer/salt", salt)
-    store.setValue("engineer/hash", digest)
-    store.sync()
-
-
-def check_password(store: QSettings, password: str) -> bool:
-    salt, expected = store.value("engineer/salt"), store.value("engineer/hash")
-    if not salt or not expected:
-        return False
-    return hmac.compare_digest(hash_password(password, bytes.fromhex(str(salt)))[1], str(expected))
+def open_users(store: QSettings) -> UserBook:
+    """The users of these settings. Settings from before user levels held one engineer
+    password (salted PBKDF2): it becomes the user "engineer" with that password, once."""
+    book = load_users(users_file(store))
+    salt, digest = store.value("engineer/salt"), store.value("engineer/hash")
+    if salt and digest and LEGACY_ENGINEER not in book.users:
+        encoded = f"{LEGACY_SCHEME}${LEGACY_PBKDF2_ITERATIONS}${salt}${digest}"
+        book.users[LEGACY_ENGINEER] = User(LEGACY_ENGINEER, Level.ENGINEER, encoded)
+        save_users(book)
+        store.remove("engineer")
+        store.sync()
+    return book

@@ -1,4 +1,5 @@
-"""Engineer settings behind a password: thresholds (live), model, provider, output, archive."""
+"""Engineer settings (engineers and administrators): thresholds (live), model, provider,
+output, archive, recipes, line links. Not modal: the window stays usable while it is open."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSettings, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -32,7 +33,8 @@ from engine.line.links import KINDS as LINK_KINDS
 from engine.line.links import hash_opcua_password
 from engine.providers import available_choices
 from engine.result import Thresholds
-from gui import settings as persisted
+from gui.alarm_settings import AlarmSettingsTab
+from gui.i18n import LANGUAGES, system_language
 from gui.recipe_editor import RecipeEditor
 from gui.settings import (
     ARCHIVE_CHOICES,
@@ -44,62 +46,17 @@ from gui.source_picker import PathRefused, Wanted, ask_path, check_path
 if TYPE_CHECKING:
     from engine.inspector import Inspector
 
-MIN_PASSWORD_LENGTH = 4
-ARCHIVE_LABELS = {"ng": "NG images only", "all": "all images", "none": "nothing"}
-LINK_LABELS = {
-    "modbus": "PLC (Modbus TCP) listens on",
-    "opcua": "OPC UA server listens on",
-    "mqtt": "MQTT broker",
+# Marked for translation here (context SettingsDialog), translated where shown.
+ARCHIVE_LABELS = {
+    "ng": QT_TRANSLATE_NOOP("SettingsDialog", "NG images only"),
+    "all": QT_TRANSLATE_NOOP("SettingsDialog", "all images"),
+    "none": QT_TRANSLATE_NOOP("SettingsDialog", "nothing"),
 }
-
-
-class PasswordDialog(QDialog):
-    """Asks for the engineer password; on first use, asks to choose one (typed twice)."""
-
-    def __init__(self, store: QSettings, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.store = store
-        self.first_use = not persisted.has_password(store)
-        self.setWindowTitle("Engineer settings: password")
-        self.password = QLineEdit(echoMode=QLineEdit.EchoMode.Password)
-        self.repeat = QLineEdit(echoMode=QLineEdit.EchoMode.Password)
-        self.message = QLabel(objectName="passwordMessage")
-        self.message.setWordWrap(True)
-        form = QFormLayout(self)
-        if self.first_use:
-            form.addRow(QLabel("No engineer password is set yet. Choose one:"))
-            form.addRow("Password", self.password)
-            form.addRow("Repeat", self.repeat)
-        else:
-            form.addRow("Password", self.password)
-        form.addRow(self.message)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
-
-    def accept(self) -> None:
-        text = self.password.text()
-        if self.first_use:
-            if len(text) < MIN_PASSWORD_LENGTH:
-                self._refuse(f"Use at least {MIN_PASSWORD_LENGTH} characters.")
-                return
-            if text != self.repeat.text():
-                self._refuse("The two entries differ.")
-                return
-            persisted.set_password(self.store, text)
-        elif not persisted.check_password(self.store, text):
-            self._refuse("Wrong password.")
-            return
-        super().accept()
-
-    def _refuse(self, reason: str) -> None:
-        self.message.setText(reason)
-        self.password.clear()
-        self.repeat.clear()
-        self.password.setFocus()
+LINK_LABELS = {
+    "modbus": QT_TRANSLATE_NOOP("SettingsDialog", "PLC (Modbus TCP) listens on"),
+    "opcua": QT_TRANSLATE_NOOP("SettingsDialog", "OPC UA server listens on"),
+    "mqtt": QT_TRANSLATE_NOOP("SettingsDialog", "MQTT broker"),
+}
 
 
 def _path_row(edit: QLineEdit, browse: QPushButton) -> QWidget:
@@ -128,18 +85,20 @@ class SettingsDialog(QDialog):
         links: dict[str, str] | None = None,
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Engineer settings")
+        self.setWindowTitle(self.tr("Engineer settings"))
         self.setMinimumWidth(560)
         self.settings = dataclasses.replace(settings)
         self.inspector = inspector
         self.original = thresholds
         self.link_states = links or {}  # kind: what the running link says now
         tabs = QTabWidget()
-        tabs.addTab(self._threshold_tab(thresholds), "Thresholds")
-        tabs.addTab(self._station_tab(), "Model and output")
-        tabs.addTab(self._recipes_tab(), "Recipes")
-        tabs.addTab(self._links_tab(), "Line links")
-        tabs.addTab(self._model_info_tab(), "Model info")
+        tabs.addTab(self._threshold_tab(thresholds), self.tr("Thresholds"))
+        tabs.addTab(self._station_tab(), self.tr("Model and output"))
+        tabs.addTab(self._recipes_tab(), self.tr("Recipes"))
+        tabs.addTab(self._links_tab(), self.tr("Line links"))
+        self.alarm_tab = AlarmSettingsTab(self.settings)
+        tabs.addTab(self.alarm_tab, self.tr("Alarms and shifts"))
+        tabs.addTab(self._model_info_tab(), self.tr("Model info"))
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -159,19 +118,23 @@ class SettingsDialog(QDialog):
         form = QFormLayout(tab)
         self.image_threshold = QDoubleSpinBox(decimals=4, singleStep=0.01, maximum=1e6)
         self.pixel_threshold = QDoubleSpinBox(decimals=3, singleStep=0.01, maximum=1.0)
-        self.min_area = QSpinBox(maximum=10_000_000, singleStep=10, suffix=" px")
-        self.image_threshold.setToolTip("Anomaly score at or above which the part is NG")
-        self.pixel_threshold.setToolTip("Defect probability at or above which a pixel is defective")
-        self.min_area.setToolTip(
-            "Smaller defect regions are ignored (pixels of the original image)"
+        self.min_area = QSpinBox(maximum=10_000_000, singleStep=10, suffix=self.tr(" px"))
+        self.image_threshold.setToolTip(self.tr("Anomaly score at or above which the part is NG"))
+        self.pixel_threshold.setToolTip(
+            self.tr("Defect probability at or above which a pixel is defective")
         )
-        form.addRow("Image score threshold", self.image_threshold)
-        form.addRow("Pixel threshold", self.pixel_threshold)
-        form.addRow("Minimum defect area", self.min_area)
-        self.defaults_button = QPushButton("Restore the bundle's thresholds")
+        self.min_area.setToolTip(
+            self.tr("Smaller defect regions are ignored (pixels of the original image)")
+        )
+        form.addRow(self.tr("Image score threshold"), self.image_threshold)
+        form.addRow(self.tr("Pixel threshold"), self.pixel_threshold)
+        form.addRow(self.tr("Minimum defect area"), self.min_area)
+        self.defaults_button = QPushButton(self.tr("Restore the bundle's thresholds"))
         self.defaults_button.clicked.connect(self.restore_defaults)
         form.addRow(self.defaults_button)
-        note = QLabel("The verdict of the image on screen follows these values as you change them.")
+        note = QLabel(
+            self.tr("The verdict of the image on screen follows these values as you change them.")
+        )
         note.setWordWrap(True)
         form.addRow(note)
         self._show_thresholds(thresholds)
@@ -226,13 +189,13 @@ class SettingsDialog(QDialog):
         tab = QWidget()
         form = QFormLayout(tab)
         self.bundle = QLineEdit(self.settings.bundle)
-        bundle_folder = QPushButton("Folder…")
+        bundle_folder = QPushButton(self.tr("Folder…"))
         bundle_folder.clicked.connect(self._browse_bundle_folder)
-        bundle_zip = QPushButton("Zip…")
+        bundle_zip = QPushButton(self.tr("Zip…"))
         bundle_zip.clicked.connect(self._browse_bundle_zip)
         row = _path_row(self.bundle, bundle_folder)
         row.layout().addWidget(bundle_zip)
-        form.addRow("Model bundle", row)
+        form.addRow(self.tr("Model bundle"), row)
         self.provider = QComboBox()
         choices = available_choices()
         self.provider.addItems(choices)
@@ -240,36 +203,50 @@ class SettingsDialog(QDialog):
         current = self.settings.provider
         self.provider.setCurrentIndex(choices.index(current) if current in choices else 0)
         self.provider.setToolTip(
-            "Only those this onnxruntime can run. auto: the fastest of them (CUDA, DirectML, "
-            "CoreML, then CPU)"
+            self.tr(
+                "Only those this onnxruntime can run. auto: the fastest of them (CUDA, DirectML, "
+                "CoreML, then CPU)"
+            )
         )
-        form.addRow("Execution provider", self.provider)
+        form.addRow(self.tr("Execution provider"), self.provider)
         self.output_dir = QLineEdit(self.settings.output_dir)
-        output_browse = QPushButton("Folder…")
+        output_browse = QPushButton(self.tr("Folder…"))
         output_browse.clicked.connect(self._browse_output)
-        form.addRow("Output folder", _path_row(self.output_dir, output_browse))
+        form.addRow(self.tr("Output folder"), _path_row(self.output_dir, output_browse))
         self.archive = QComboBox()
         for key in ARCHIVE_CHOICES:
-            self.archive.addItem(ARCHIVE_LABELS[key], key)
+            self.archive.addItem(self.tr(ARCHIVE_LABELS[key]), key)
         self.archive.setCurrentIndex(ARCHIVE_CHOICES.index(self.settings.archive))
-        form.addRow("Archive", self.archive)
+        form.addRow(self.tr("Archive"), self.archive)
         self.pedal_key = QKeySequenceEdit(QKeySequence(self.settings.pedal_key))
         self.pedal_key.setMaximumSequenceLength(1)
         self.pedal_key.setToolTip(
-            "In software-trigger mode this key triggers a part, as Space does: press the foot "
-            "pedal (or the key it types) here"
+            self.tr(
+                "In software-trigger mode this key triggers a part, as Space does: press the foot "
+                "pedal (or the key it types) here"
+            )
         )
-        form.addRow("Foot pedal key", self.pedal_key)
+        form.addRow(self.tr("Foot pedal key"), self.pedal_key)
+        self.language = QComboBox()
+        self.language.addItem(
+            self.tr("the system's ({language})").format(language=LANGUAGES[system_language()]),
+            "",
+        )
+        for code, name in LANGUAGES.items():
+            self.language.addItem(name, code)
+        self.language.setCurrentIndex(max(0, self.language.findData(self.settings.language)))
+        self.language.setToolTip(self.tr("The window's language, from the next start"))
+        form.addRow(self.tr("Language (next start)"), self.language)
         return tab
 
     def _browse_bundle_folder(self) -> None:
-        self._browse(self.bundle, "Model bundle folder", Wanted.FOLDER)
+        self._browse(self.bundle, self.tr("Model bundle folder"), Wanted.FOLDER)
 
     def _browse_bundle_zip(self) -> None:
-        self._browse(self.bundle, "Model bundle", Wanted.FILE, "Bundles (*.zip)")
+        self._browse(self.bundle, self.tr("Model bundle"), Wanted.FILE, self.tr("Bundles (*.zip)"))
 
     def _browse_output(self) -> None:
-        self._browse(self.output_dir, "Output folder", Wanted.FOLDER)
+        self._browse(self.output_dir, self.tr("Output folder"), Wanted.FOLDER)
 
     def _browse(self, edit: QLineEdit, title: str, wanted: Wanted, name_filter: str = "") -> None:
         """A file dialog for `edit`: a checked path goes into it, a refused one is said here."""
@@ -288,13 +265,15 @@ class SettingsDialog(QDialog):
         self.recipes_file = QLineEdit(self.settings.recipes_file)
         self.recipes_file.setPlaceholderText(str(default_recipes_file()))
         self.recipes_file.setToolTip(
-            "Empty: no recipes, the model bundle of the previous tab is used. Saving recipes "
-            "here uses the file shown (the grey suggestion when empty)."
+            self.tr(
+                "Empty: no recipes, the model bundle of the previous tab is used. Saving recipes "
+                "here uses the file shown (the grey suggestion when empty)."
+            )
         )
-        browse = QPushButton("File…")
+        browse = QPushButton(self.tr("File…"))
         browse.clicked.connect(self._browse_recipes)
         form = QFormLayout()
-        form.addRow("Recipe file", _path_row(self.recipes_file, browse))
+        form.addRow(self.tr("Recipe file"), _path_row(self.recipes_file, browse))
         layout.addLayout(form)
         self.recipe_editor = RecipeEditor(self._recipes_path(), self._bundle_for_recipes())
         self.recipe_editor.saved.connect(self._recipes_saved)
@@ -313,12 +292,12 @@ class SettingsDialog(QDialog):
     def _browse_recipes(self) -> None:
         ask_path(
             self,
-            "Recipe file",
+            self.tr("Recipe file"),
             self._recipes_path(),
             self._recipes_file_chosen,
             self._refuse,
             Wanted.NEW_FILE,
-            "Recipes (*.toml)",
+            self.tr("Recipes (*.toml)"),
         )
 
     def _recipes_file_chosen(self, path: str) -> None:
@@ -330,6 +309,7 @@ class SettingsDialog(QDialog):
             editor = RecipeEditor(self._recipes_path(), self._bundle_for_recipes())
             editor.saved.connect(self._recipes_saved)
             self.recipe_editor.parentWidget().layout().replaceWidget(self.recipe_editor, editor)
+            self.recipe_editor.hide()  # at once: the deletion waits for the event loop
             self.recipe_editor.deleteLater()
             self.recipe_editor = editor
 
@@ -347,28 +327,36 @@ class SettingsDialog(QDialog):
         self.link_fields: dict[str, QLineEdit] = {}
         for kind, label in LINK_LABELS.items():
             field = QLineEdit(getattr(self.settings, kind))
-            field.setPlaceholderText(f"off; e.g. {LINK_KINDS[kind].example}")
+            field.setPlaceholderText(
+                self.tr("off; e.g. {example}").format(example=LINK_KINDS[kind].example)
+            )
             self.link_fields[kind] = field
-            form.addRow(label, field)
+            form.addRow(self.tr(label), field)
             if kind == "opcua":  # clients log in: Basic256Sha256 with a user name and password
                 self.opcua_user = QLineEdit(self.settings.opcua_user)
                 self.opcua_password = QLineEdit(echoMode=QLineEdit.EchoMode.Password)
                 self.opcua_password.setPlaceholderText(
-                    "unchanged" if self.settings.opcua_password_hash else "choose one"
+                    self.tr("unchanged")
+                    if self.settings.opcua_password_hash
+                    else self.tr("choose one")
                 )
-                form.addRow("OPC UA user", self.opcua_user)
-                form.addRow("OPC UA password", self.opcua_password)
+                form.addRow(self.tr("OPC UA user"), self.opcua_user)
+                form.addRow(self.tr("OPC UA password"), self.opcua_password)
             if kind == "mqtt":  # mqtts:// verifies the broker against this CA
                 self.mqtt_ca_file = QLineEdit(self.settings.mqtt_ca_file)
-                self.mqtt_ca_file.setPlaceholderText("mqtts://: CA file (PEM); else system CAs")
-                form.addRow("MQTT CA file", self.mqtt_ca_file)
-            state = QLabel(self.link_states.get(kind, "off"), objectName="linkState")
+                self.mqtt_ca_file.setPlaceholderText(
+                    self.tr("mqtts://: CA file (PEM); else system CAs")
+                )
+                form.addRow(self.tr("MQTT CA file"), self.mqtt_ca_file)
+            state = QLabel(self.link_states.get(kind, self.tr("off")), objectName="linkState")
             state.setWordWrap(True)
             form.addRow("", state)
         note = QLabel(
-            "Applied on OK. Triggers from the line are taken while a run in software-trigger "
-            "mode is on. The OPC UA password is kept only as a salted hash; the server makes "
-            "its certificate on first start (docs/opcua.md)."
+            self.tr(
+                "Applied on OK. Triggers from the line are taken while a run in software-trigger "
+                "mode is on. The OPC UA password is kept only as a salted hash; the server makes "
+                "its certificate on first start (docs/opcua.md)."
+            )
         )
         note.setWordWrap(True)
         form.addRow(note)
@@ -377,7 +365,7 @@ class SettingsDialog(QDialog):
     def _model_info_tab(self) -> QWidget:
         text = QPlainTextEdit(readOnly=True)
         if self.inspector is None:
-            text.setPlainText("No model bundle is loaded.")
+            text.setPlainText(self.tr("No model bundle is loaded."))
         else:
             bundle = self.inspector.bundle
             info = {
@@ -408,7 +396,7 @@ class SettingsDialog(QDialog):
         return None
 
     def accept(self) -> None:
-        refused = self._typed_paths_refused()
+        refused = self._typed_paths_refused() or self.alarm_tab.refused()
         if refused is not None:
             self._refuse(refused)
             return
@@ -417,11 +405,13 @@ class SettingsDialog(QDialog):
         self.settings.output_dir = self.output_dir.text().strip() or self.settings.output_dir
         self.settings.archive = self.archive.currentData()
         self.settings.pedal_key = self.pedal_key.keySequence().toString()
+        self.settings.language = self.language.currentData()
         self.settings.recipes_file = self.recipes_file.text().strip()
         for kind, field in self.link_fields.items():
             setattr(self.settings, kind, field.text().strip())
         self.settings.opcua_user = self.opcua_user.text().strip()
         self.settings.mqtt_ca_file = self.mqtt_ca_file.text().strip()
+        self.alarm_tab.apply_to(self.settings)
         if self.opcua_password.text():
             self.settings.opcua_password_hash = hash_opcua_password(self.opcua_password.text())
         self.applied.emit(self.settings)

@@ -9,24 +9,43 @@ so the dialogs name types by extension only.
 
 from __future__ import annotations
 
+import logging
 import os
 import stat
+import threading
 from collections.abc import Callable
 from enum import Enum
 from functools import cache
 from pathlib import Path
 
-from PySide6.QtCore import QFileInfo
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QFileInfo, Qt, Signal
 from PySide6.QtGui import QAbstractFileIconProvider, QIcon
-from PySide6.QtWidgets import QFileDialog, QFileIconProvider, QInputDialog, QWidget
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFileIconProvider,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
+from engine.cameras.spec import PRODUCER_PATH_VARIABLE, list_all
 from engine.sources import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, classify, special_kind
+
+log = logging.getLogger(__name__)
 
 # Files there are the kernel's: reading one can block for ever (/proc/kmsg) or never end.
 SYSTEM_ROOTS = (Path("/proc"), Path("/sys"), Path("/dev"))
 
 
 Take = Callable[[str], None]  # what a dialog hands its path, or its refusal, to
+SPEC_ROLE = Qt.ItemDataRole.UserRole  # a listed camera's spec
 
 
 class PathRefused(ValueError):
@@ -41,11 +60,20 @@ class Wanted(Enum):
     NEW_FILE = "new file"  # a file to write, which may not exist yet
 
 
+KIND_NAMES = {  # classify's kinds, translated where shown
+    "folder": QT_TRANSLATE_NOOP("source_picker", "folder"),
+    "video": QT_TRANSLATE_NOOP("source_picker", "video"),
+    "image": QT_TRANSLATE_NOOP("source_picker", "image"),
+}
+
+
 def describe(spec: str) -> str:
+    """A source as the window names it: its kind (in the window's language) and its name."""
     kind = classify(spec)
     if kind == "camera":
-        return f"camera {spec}"
-    return f"{kind}: {Path(spec).name or spec}"
+        return QCoreApplication.translate("source_picker", "camera {spec}").format(spec=spec)
+    name = QCoreApplication.translate("source_picker", KIND_NAMES[kind])
+    return f"{name}: {Path(spec).name or spec}"
 
 
 def check_path(text: str, *, camera: bool = False, missing_ok: bool = False) -> str:
@@ -98,9 +126,12 @@ class _NamesByExtension(QFileIconProvider):
 
     def type(self, info: QFileInfo) -> str:
         if info.isDir():
-            return "Folder"
+            return QCoreApplication.translate("source_picker", "Folder")
         suffix = info.suffix()
-        return f"{suffix.upper()} file" if suffix else "File"
+        if not suffix:
+            return QCoreApplication.translate("source_picker", "File")
+        kind_file = QCoreApplication.translate("source_picker", "{kind} file")
+        return kind_file.format(kind=suffix.upper())
 
     def icon(self, what: QFileInfo | QAbstractFileIconProvider.IconType) -> QIcon:
         if isinstance(what, QFileInfo):
@@ -162,32 +193,120 @@ def ask_path(
 
 
 def _filter(name: str, extensions: frozenset[str]) -> str:
-    return f"{name} ({' '.join('*' + e for e in sorted(extensions))});;All files (*)"
+    patterns = " ".join("*" + e for e in sorted(extensions))
+    everything = QCoreApplication.translate("source_picker", "All files (*)")
+    return f"{name} ({patterns});;{everything}"
 
 
 def ask_image(parent: QWidget, start: str, chosen: Take, refused: Take) -> QFileDialog:
-    filter_ = _filter("Images", IMAGE_EXTENSIONS)
-    return ask_path(parent, "Inspect an image", start, chosen, refused, Wanted.FILE, filter_)
+    filter_ = _filter(QCoreApplication.translate("source_picker", "Images"), IMAGE_EXTENSIONS)
+    title = QCoreApplication.translate("source_picker", "Inspect an image")
+    return ask_path(parent, title, start, chosen, refused, Wanted.FILE, filter_)
 
 
 def ask_folder(parent: QWidget, start: str, chosen: Take, refused: Take) -> QFileDialog:
-    title = "Inspect a folder of images"
+    title = QCoreApplication.translate("source_picker", "Inspect a folder of images")
     return ask_path(parent, title, start, chosen, refused, Wanted.FOLDER)
 
 
 def ask_video(parent: QWidget, start: str, chosen: Take, refused: Take) -> QFileDialog:
-    filter_ = _filter("Videos", VIDEO_EXTENSIONS)
-    return ask_path(parent, "Inspect a video", start, chosen, refused, Wanted.FILE, filter_)
+    filter_ = _filter(QCoreApplication.translate("source_picker", "Videos"), VIDEO_EXTENSIONS)
+    title = QCoreApplication.translate("source_picker", "Inspect a video")
+    return ask_path(parent, title, start, chosen, refused, Wanted.FILE, filter_)
 
 
-def ask_camera(parent: QWidget, current: str, chosen: Take, refused: Take) -> QInputDialog:
-    """Ask for a camera index or stream URL (or any source typed there), opened like the file
-    dialogs; what is typed passes `check_path` before `chosen` gets it."""
-    dialog = QInputDialog(parent)
-    dialog.setWindowTitle("Camera")
-    dialog.setLabelText("Camera index (0, 1, …) or stream URL (rtsp://…, http://…):")
-    dialog.setTextValue(current if classify(current) == "camera" else "0")
-    dialog.textValueSelected.connect(_checked(chosen, refused, camera=True))
-    dialog.finished.connect(dialog.deleteLater)
+class CameraDialog(QDialog):
+    """Asks for a camera: an OpenCV index or stream URL typed in, or an industrial camera picked
+    from those pylon and the GenTL producers find (`engine.cameras.spec.list_all`). The search
+    runs on a thread of its own: looking for GigE cameras takes seconds, and the window's
+    results go on meanwhile. What is chosen passes `check_path` before `chosen` gets it."""
+
+    found = Signal(object, object)  # (CameraInfo list, problem lines), from the search thread
+
+    def __init__(self, parent: QWidget | None, current: str, chosen: Take, refused: Take) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(self.tr("Camera"))
+        self.spec = QLineEdit(current if classify(current) == "camera" else "0")
+        self.spec.setMinimumWidth(460)
+        self.producer = QLineEdit()
+        self.producer.setPlaceholderText(
+            self.tr("the .cti of the camera's SDK (empty: those on {variable})").format(
+                variable=PRODUCER_PATH_VARIABLE
+            )
+        )
+        self.cameras = QListWidget()
+        self.cameras.itemClicked.connect(lambda item: self.spec.setText(item.data(SPEC_ROLE)))
+        self.cameras.itemDoubleClicked.connect(lambda _: self.accept())
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.search_button = QPushButton(self.tr("Search again"))
+        self.search_button.clicked.connect(self.search)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form = QFormLayout()
+        form.addRow(self.tr("GenTL producer:"), self.producer)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel(self.tr("Industrial cameras found (pylon, GenICam):")))
+        layout.addWidget(self.cameras)
+        layout.addWidget(self.status)
+        layout.addLayout(form)
+        layout.addWidget(self.search_button)
+        layout.addWidget(
+            QLabel(
+                self.tr(
+                    "Camera: pylon:SERIAL, genicam:SERIAL@producer.cti, index (0, 1, …) or URL:"
+                )
+            )
+        )
+        layout.addWidget(self.spec)
+        layout.addWidget(buttons)
+        self.found.connect(self._show)
+        self.accepted.connect(lambda: _checked(chosen, refused, camera=True)(self.spec.text()))
+        self.finished.connect(self.deleteLater)
+        self.search()
+
+    def search(self) -> None:
+        """Look for cameras on a thread; the list fills in when it is done."""
+        self.search_button.setEnabled(False)
+        self.status.setText(self.tr("Searching for cameras…"))
+        producer = self.producer.text().strip() or None
+        found = self.found  # the signal, not the dialog: the thread must not touch widgets
+
+        def look() -> None:
+            cameras, problems = list_all(producer)
+            try:
+                found.emit(cameras, problems)
+            except RuntimeError:  # the dialog was closed (and deleted) before the search ended
+                log.debug("camera search ended after its dialog closed")
+
+        # Not a daemon: killed inside the camera SDK at exit, it would abort the process.
+        self.searching = threading.Thread(target=look, name="camera-search")
+        self.searching.start()
+
+    def _show(self, cameras: list, problems: list[str]) -> None:
+        self.cameras.clear()
+        for camera in cameras:
+            backend = camera.spec.partition(":")[0]
+            who = self.tr("serial {serial}").format(serial=camera.serial)
+            who += f", {camera.user_id}" if camera.user_id else ""
+            item = QListWidgetItem(f"{backend}: {camera.model}, {who} ({camera.device_class})")
+            item.setData(SPEC_ROLE, camera.spec)
+            item.setToolTip(camera.spec)
+            self.cameras.addItem(item)
+        found = (
+            self.tr("{count} camera(s) found.").format(count=len(cameras))
+            if cameras
+            else self.tr("No industrial camera found.")
+        )
+        self.status.setText("\n".join([found, *problems]))
+        self.search_button.setEnabled(True)
+
+
+def ask_camera(parent: QWidget, current: str, chosen: Take, refused: Take) -> CameraDialog:
+    """Open the camera dialog (`CameraDialog`) and return at once, as the file dialogs do."""
+    dialog = CameraDialog(parent, current, chosen, refused)
     dialog.open()
     return dialog

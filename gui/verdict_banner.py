@@ -8,20 +8,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QRectF, QSize, Qt
+from PySide6.QtCore import QCoreApplication, QEvent, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from gui.model_table import PartDetails, details_of_result, short_reasons, verdict_name
 
 if TYPE_CHECKING:
     from engine.result import InspectionResult
 
+# Reason text in operator mode: a rule of thumb for reading at a distance is a character height
+# of 1/200 of it, 1 cm at 2 m: a 36 px font on a 24" full-HD panel (0.28 mm pixels) gives that.
+OPERATOR_DETAIL_PX = 36
 VERDICT_COLOURS = {"OK": QColor("#009e73"), "NG": QColor("#d55e00")}
-WORDS = {"OK": "✔ OK", "NG": "✖ NG"}
+SYMBOLS = {"OK": "✔", "NG": "✖"}
 BAR_PX = 18
-
-
-def verdict_name(result: InspectionResult) -> str:
-    return result.verdict.value
 
 
 def largest_region(result: InspectionResult) -> int:
@@ -30,18 +31,31 @@ def largest_region(result: InspectionResult) -> int:
 
 
 def describe_score(result: InspectionResult) -> str:
-    """One line per model: its figure against its threshold, as the operator should read it."""
+    return describe_details(details_of_result(result))
+
+
+def describe_details(details: PartDetails) -> str:
+    """One line per model: its figure against its threshold, as the operator should read it;
+    a U-Net region just below the minimum area is named, not hidden behind '0 px'."""
     lines = []
-    score, limit = result.anomaly_score, result.image_threshold
+    score, limit = details.anomaly_score, details.image_threshold
     if score is not None and limit is not None:
         lines.append(
-            f"anomaly score {score:.3f} {'≥' if score >= limit else '<'} threshold {limit:.3f}"
+            QCoreApplication.translate(
+                "VerdictBanner", "anomaly score {score} {relation} threshold {limit}"
+            ).format(
+                score=f"{score:.3f}", relation="≥" if score >= limit else "<", limit=f"{limit:.3f}"
+            )
         )
-    if result.mask is not None:
-        lines.append(
-            f"largest defect {largest_region(result)} px "
-            f"(counted from {result.thresholds.min_defect_area_px} px)"
-        )
+    if details.has_segmentation:
+        line = QCoreApplication.translate(
+            "VerdictBanner", "largest defect {px} px (counted from {minimum} px)"
+        ).format(px=details.largest_px, minimum=details.min_area_px)
+        if details.near_miss_px:
+            line += QCoreApplication.translate("VerdictBanner", "; near miss {px} px").format(
+                px=details.near_miss_px
+            )
+        lines.append(line)
     return "\n".join(lines)
 
 
@@ -76,20 +90,34 @@ class VerdictBanner(QFrame):
         self.style().unpolish(self)
         self.style().polish(self)
 
-    def show_idle(self, detail: str = "waiting for the first part") -> None:
-        self._set("idle", "READY", detail)
+    def show_idle(self, detail: str = "") -> None:
+        self._set("idle", self.tr("READY"), detail or self.tr("waiting for the first part"))
 
     def show_error(self, detail: str, cause: str = "station") -> None:
-        self._set("error", "⚠ ERROR", detail, cause)
+        self._set("error", f"⚠ {verdict_name('ERROR')}", detail, cause)
 
     def show_failure(self, what: str, reason: str) -> None:
         """A part that could not be inspected: neither OK nor NG, until the next one is."""
-        self.show_error(f"cannot inspect {what}: {reason}", cause="part")
+        message = self.tr("cannot inspect {what}: {reason}").format(what=what, reason=reason)
+        self.show_error(message, cause="part")
 
     def show_result(self, result: InspectionResult) -> None:
-        name = verdict_name(result)
-        detail = "; ".join(result.reasons) if name == "NG" else "no defect found"
-        self._set(name, WORDS.get(name, name), detail)
+        self.show_details(details_of_result(result))
+
+    def show_details(self, details: PartDetails) -> None:
+        """A part's verdict; a replay or a what-if says so above the reasons."""
+        name = details.verdict
+        detail = "\n".join(short_reasons(details)) if name == "NG" else self.tr("no defect found")
+        if details.replay_mark:
+            detail = f"{details.replay_mark.upper()}\n{detail}"
+        word = f"{SYMBOLS[name]} {verdict_name(name)}" if name in SYMBOLS else verdict_name(name)
+        self._set(name, word, detail)
+
+    def set_operator(self, on: bool) -> None:
+        """Reasons readable at 2 m in operator mode (the label's own sheet wins)."""
+        self.detail.setStyleSheet(
+            f"font-size: {OPERATOR_DETAIL_PX}px; font-weight: bold;" if on else ""
+        )
 
 
 class ScoreGauge(QWidget):
@@ -113,10 +141,13 @@ class ScoreGauge(QWidget):
         super().changeEvent(event)
 
     def show_result(self, result: InspectionResult) -> None:
-        self.score = result.anomaly_score
-        self.threshold = result.image_threshold
-        self.verdict = verdict_name(result)
-        self.text = describe_score(result)
+        self.show_details(details_of_result(result))
+
+    def show_details(self, details: PartDetails) -> None:
+        self.score = details.anomaly_score
+        self.threshold = details.image_threshold
+        self.verdict = details.verdict
+        self.text = describe_details(details)
         self.setToolTip(self.text)
         self.update()
 
@@ -163,8 +194,14 @@ class VerdictPanel(QWidget):
         layout.addWidget(self.gauge)
 
     def show_result(self, result: InspectionResult) -> None:
-        self.banner.show_result(result)
-        self.gauge.show_result(result)
+        self.show_details(details_of_result(result))
+
+    def show_details(self, details: PartDetails) -> None:
+        self.banner.show_details(details)
+        self.gauge.show_details(details)
+
+    def set_operator(self, on: bool) -> None:
+        self.banner.set_operator(on)
 
     def show_failure(self, what: str, reason: str) -> None:
         """The gauge is cleared too: the previous part's score is not this part's."""

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from engine.sources import SourceDisconnected, SourceError, open_source
-from tests.test_pylon import Reader
+from tests.cameras import Reader, closing_all, station_on
 from tests.waiting import wait_until
 
 HAVE_HARVESTERS = all(importlib.util.find_spec(m) for m in ("harvesters", "genicam"))
@@ -48,19 +48,13 @@ def opened(cti):
     from engine.cameras.common import CameraSettings, CameraSetup
     from engine.cameras.genicam import GenicamSource
 
-    sources = []
-
     def open_(serial="1", producer=cti, timeout_ms=5000, **setup):
         setup.setdefault("roi", (0, 0, 128, 100))
         setup.setdefault("pixel_format", "Mono8")
         setup = CameraSetup(**setup)
-        source = GenicamSource(CameraSettings(serial, None, setup, producer, timeout_ms))
-        sources.append(source)
-        return source
+        return GenicamSource(CameraSettings(serial, None, setup, producer, timeout_ms))
 
-    yield open_
-    for source in sources:
-        source.close()
+    yield from closing_all(open_)
 
 
 def test_missing_harvesters_names_the_extra(monkeypatch):
@@ -207,25 +201,13 @@ def test_a_camera_that_stops_sending_raises_source_disconnected(opened):
 
 def test_the_station_inspects_a_free_running_genicam_camera(cti, tmp_path):
     from engine.cameras.common import CameraSetup
-    from engine.events import ResultReady
-    from engine.recipes import Recipe
     from engine.recorder import open_store
-    from engine.station import Station
-    from training.tiny_bundle import make_tiny_bundle
 
-    bundle = make_tiny_bundle(tmp_path / "bundle")
     setup = CameraSetup(roi=(0, 0, 128, 100), pixel_format="RGBa8")
     with open_store(tmp_path / "out") as store:
-        station = Station(store, provider="cpu")
-        station.prepare(Recipe("cam", str(bundle), camera=setup), "test")
-        parts: list = []
-        station.subscribe(lambda e: parts.append(e.part) if isinstance(e, ResultReady) else None)
-        runner = threading.Thread(target=station.run, args=(f"genicam:0@{cti}",), daemon=True)
-        runner.start()
-        wait_until(lambda: len(parts) >= 3, what="3 parts")
-        station.stop()
-        runner.join(5)
-        assert not runner.is_alive()
+        spec = f"genicam:0@{cti}"
+        with station_on(store, tmp_path / "bundle", spec, camera=setup) as (_, parts):
+            wait_until(lambda: len(parts) >= 3, what="3 parts")
         rows = store.select([], [])
     assert all(p.frame.image.shape == (100, 128, 3) for p in parts)
     assert len(rows) >= 3 and {r.source for r in rows} == {"genicam:0"}

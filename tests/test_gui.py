@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from engine.acquisition import LatestFrame, SourceEnded
 from engine.store import ResultStore
-from gui import settings as persisted
+from engine.users import Level, save_users
 from gui.main_window import MainWindow
 from gui.settings import StationSettings
 from tests import parts
@@ -67,13 +67,22 @@ def window(qtbot, qsettings, tiny_bundle, tmp_path) -> MainWindow:
     assert not window.threads
 
 
-def open_engineer_settings(window: MainWindow, password: str = "engineer"):
-    """Through the password gate, as an engineer would."""
-    if not persisted.has_password(window.qsettings):
-        persisted.set_password(window.qsettings, password)
-    gate = window.open_settings()
-    gate.password.setText(password)
-    gate.accept()
+USER_PASSWORD = "s3cret-pw"
+
+
+def log_in(window: MainWindow, level: Level = Level.ENGINEER) -> None:
+    """Log in as a user of `level` (named after it), added to the users file on first use."""
+    book = window.access.session.book
+    if level.label not in book.users:
+        book.add(level.label, level, USER_PASSWORD)
+        save_users(book)
+    window.access.session.login(level.label, USER_PASSWORD)
+
+
+def open_engineer_settings(window: MainWindow):
+    """Logged in as an engineer, as one would be."""
+    log_in(window)
+    window.open_settings()
     assert window.settings_dialog is not None and window.settings_dialog.isVisible()
     return window.settings_dialog
 
@@ -198,34 +207,6 @@ def test_settings_switch_bundle_provider_and_output(qtbot, window, tmp_path):
     assert not dialog.image_threshold.isEnabled()
     assert dialog.min_area.isEnabled()
     dialog.reject()
-
-
-def test_password_gate_refuses_a_wrong_password(qtbot, window):
-    gate = window.open_settings()
-    assert gate.first_use  # no password yet: the engineer chooses one
-    gate.password.setText("s3cret")
-    gate.repeat.setText("s3cret")
-    gate.accept()
-    assert window.settings_dialog is not None
-    window.settings_dialog.reject()
-    window.settings_dialog = None
-    # Only a salted hash is stored, never the password.
-    stored = {k: str(window.qsettings.value(k)) for k in window.qsettings.allKeys()}
-    assert not any("s3cret" in v for v in stored.values())
-    assert persisted.check_password(window.qsettings, "s3cret")
-
-    gate = window.open_settings()
-    assert not gate.first_use
-    gate.password.setText("wrong")
-    gate.accept()
-    assert gate.isVisible()
-    assert gate.message.text() == "Wrong password."
-    assert window.settings_dialog is None
-    gate.password.setText("s3cret")
-    gate.accept()
-    assert not gate.isVisible()
-    assert window.settings_dialog is not None
-    window.settings_dialog.reject()
 
 
 def test_corrupt_image_shows_the_error_panel_and_the_run_goes_on(qtbot, window, tmp_path):
@@ -353,6 +334,7 @@ def test_counters_survive_a_restart_and_reset_asks_first(
 
     window = open_window(qtbot, qsettings, tiny_bundle, output)
     assert (window.counters.counts.ok, window.counters.counts.ng) == (1, 2)
+    log_in(window)  # an operator may not reset the counters
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.No)
     window.counters.reset_button.click()
     assert window.counters.counts.ng == 2  # the operator said no
@@ -543,6 +525,7 @@ def test_dropping_a_folder_on_the_window_makes_it_the_source(qtbot, window, tmp_
         Qt.MouseButton.LeftButton,
         Qt.KeyboardModifier.NoModifier,
     )
+    log_in(window)  # an operator may not change the source
     window.dropEvent(event)
     assert window.source == str(folder)
     assert window.qsettings.value("station/last_source") == str(folder)
@@ -694,7 +677,8 @@ def test_recipes_from_the_recipe_file_switch_bundle_and_thresholds(
     window = MainWindow(qsettings, settings)
     qtbot.addWidget(window)
     window.load_bundle(window.bundle_path())
-    qtbot.waitUntil(lambda: window.station.recipe is not None, timeout=RUN_TIMEOUT_MS)
+    # The core has the recipe (worker thread) before the window has its loaded event (queued).
+    qtbot.waitUntil(lambda: window.inspector is not None, timeout=RUN_TIMEOUT_MS)
     assert window.station.recipe.id == "nut"
     assert [window.recipe_box.itemData(i) for i in range(window.recipe_box.count())] == [
         "nut",
@@ -704,6 +688,7 @@ def test_recipes_from_the_recipe_file_switch_bundle_and_thresholds(
     folder = write_parts(tmp_path / "parts", "N")
     run_to_end(qtbot, window, folder)
 
+    log_in(window)  # these recipes are not open to operators
     window.recipe_box.setCurrentIndex(window.recipe_box.findData("strict"))
     qtbot.waitUntil(lambda: window.station.recipe.id == "strict", timeout=RUN_TIMEOUT_MS)
     assert window.station.active.thresholds.image_threshold == 1000.0
@@ -748,7 +733,7 @@ def test_recipes_made_in_the_engineer_settings_are_used_at_once(qtbot, window, t
         assert editor.save() is not None
     assert recipes.is_file()
     qtbot.waitUntil(lambda: window.station.recipe.id == "nut_m8", timeout=RUN_TIMEOUT_MS)
-    assert window.recipe_box.currentData() == "nut_m8" and window.recipe_action.isVisible()
+    assert window.recipe_box.currentData() == "nut_m8" and not window.recipe_box.isHidden()
     assert StationSettings.load(window.qsettings).recipes_file == str(recipes)
     dialog.accept()
     run_to_end(qtbot, window, write_parts(tmp_path / "parts", "N"))

@@ -26,6 +26,7 @@ from gui.settings import StationSettings
 from gui.source_picker import PathRefused, check_path
 from tests.test_gui import (
     RUN_TIMEOUT_MS,
+    log_in,
     open_engineer_settings,
     open_window,
     part,
@@ -293,6 +294,7 @@ def test_inspection_goes_on_while_a_file_dialog_is_open(qtbot, window, tmp_path,
     window.set_source(str(folder))
     guard = close_dialogs_later(window)
     assert window.start()
+    log_in(window)  # an operator may not change the source
     dialog = window.choose_folder()
     assert isinstance(dialog, QFileDialog), "the dialog blocked its caller until it closed"
     assert dialog.isVisible() and dialog.testOption(QFileDialog.Option.DontUseNativeDialog)
@@ -314,6 +316,7 @@ def test_a_dialog_given_proc_kmsg_refuses_it_without_hanging(
     folder = write_parts(tmp_path / "parts", "O")
     window.set_source(str(folder / "part_00.png"))
     guard = close_dialogs_later(window)
+    log_in(window)  # an operator may not change the source
     dialog = window.choose_image()
     assert isinstance(dialog, QFileDialog), "the dialog blocked its caller until it closed"
     name = dialog.findChild(QLineEdit, "fileNameEdit")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import queue
 import sys
 import threading
 import time
@@ -19,6 +18,7 @@ import numpy as np
 import pytest
 
 from engine.sources import SourceDisconnected, SourceError
+from tests.cameras import Reader, closing_all, station_on
 from tests.waiting import wait_until
 
 HAVE_PYPYLON = importlib.util.find_spec("pypylon") is not None
@@ -47,61 +47,18 @@ def emulation():
         os.environ["PYLON_CAMEMU"] = old
 
 
-class Reader:
-    """Iterates a source on its own thread; frames and the error that ended it go to a queue."""
-
-    def __init__(self, source) -> None:
-        self.source = source
-        self.items: queue.Queue = queue.Queue()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        try:
-            for frame in self.source:
-                self.items.put(frame)
-        except Exception as exc:
-            self.items.put(exc)
-        self.items.put(None)  # the iteration ended
-
-    def frame(self, timeout: float = 2.0):
-        item = self.items.get(timeout=timeout)
-        if isinstance(item, Exception):
-            raise item
-        assert item is not None, "the iteration ended"
-        return item
-
-    def nothing_within(self, seconds: float) -> bool:
-        try:
-            self.items.get(timeout=seconds)
-        except queue.Empty:
-            return True
-        return False
-
-    def stop(self) -> None:
-        self.source.close()
-        self.thread.join(timeout=2)
-        assert not self.thread.is_alive(), "iteration did not end after close()"
-
-
 @pytest.fixture
 def opened(emulation):
     """Opens PylonSources and closes every one at the end, even when the test failed."""
     from engine.cameras.common import CameraSettings, CameraSetup
     from engine.cameras.pylon import PylonSource
 
-    sources = []
-
     def open_(serial=SERIALS[0], **setup):
         setup.setdefault("roi", (0, 0, 64, 48))
         setup.setdefault("pixel_format", "Mono8")
-        source = PylonSource(CameraSettings(serial=serial, setup=CameraSetup(**setup)))
-        sources.append(source)
-        return source
+        return PylonSource(CameraSettings(serial=serial, setup=CameraSetup(**setup)))
 
-    yield open_
-    for source in sources:
-        source.close()
+    yield from closing_all(open_)
 
 
 def test_missing_pypylon_names_the_extra(monkeypatch):
@@ -338,29 +295,18 @@ def test_a_camera_closed_behind_the_source_raises_source_disconnected(opened):
 
 @needs_pylon
 def test_the_station_fires_a_software_triggered_camera_once_per_trigger(opened, tmp_path):
-    from engine.events import ResultReady
-    from engine.recipes import Recipe
     from engine.recorder import open_store
-    from engine.station import Station
-    from training.tiny_bundle import make_tiny_bundle
 
-    bundle = make_tiny_bundle(tmp_path / "bundle")
     source = opened(trigger="software")
     assert source.fired
-    with open_store(tmp_path / "out") as store:
-        station = Station(store, provider="cpu")
-        station.prepare(Recipe("cam", str(bundle)), "test")
-        parts: list = []
-        station.subscribe(lambda e: parts.append(e.part) if isinstance(e, ResultReady) else None)
-        runner = threading.Thread(target=station.run, args=(source, "software"), daemon=True)
-        runner.start()
+    with (
+        open_store(tmp_path / "out") as store,
+        station_on(store, tmp_path / "bundle", source, "software") as (station, parts),
+    ):
         for number in range(3):
             wait_until(lambda: station.taking_triggers, what="Ready")
             assert station.trigger(part_id=f"P-{number}")
             wait_until(lambda n=number: len(parts) > n, what=f"part P-{number}")
-        station.stop()
-        runner.join(5)
-        assert not runner.is_alive()
     assert [p.trigger.part_id for p in parts] == ["P-0", "P-1", "P-2"]
     assert (source.triggers, source.delivered) == (3, 3)  # one exposure per trigger
     assert all(p.frame.timestamp >= p.trigger.time for p in parts)  # exposed after it

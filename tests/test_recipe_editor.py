@@ -192,3 +192,37 @@ def test_a_new_recipe_that_took_a_saved_id_can_still_be_renamed(qtbot, hand_writ
     editor.id.setText("nut_b")
     assert editor.save() is not None
     assert list(load_recipes(hand_written).recipes) == ["nut", "bolt", "nut_b"]
+
+
+def test_the_engineer_opens_a_recipe_to_operators(qtbot, hand_written):
+    editor = open_editor(qtbot, hand_written)
+    assert not editor.operator_select.isChecked()  # engineers only, unless opened
+    editor.operator_select.setChecked(True)
+    assert editor.table.item(0, 4).text() == "may select"
+    assert editor.save() is not None
+    book = load_recipes(hand_written)
+    assert book.get("nut").operator_select and not book.get("bolt").operator_select
+    editor.reload()
+    assert editor.operator_select.isChecked()
+
+
+def test_an_edit_keeps_the_fields_the_form_does_not_show(qtbot, hand_written):
+    text = hand_written.read_text(encoding="utf-8")
+    hand_written.write_text(
+        text.replace('bundle = "models/nut"\n', 'bundle = "models/nut"\nprevious_bundle = "old"\n'),
+        encoding="utf-8",
+    )
+    editor = open_editor(qtbot, hand_written)
+    editor.name.setText("Metal nut M8, new name")
+    assert editor.save() is not None
+    nut = load_recipes(hand_written).get("nut")
+    assert nut.name == "Metal nut M8, new name"
+    assert nut.previous_bundle == str(hand_written.parent / "old")
+
+
+def test_operator_select_must_be_true_or_false(qtbot, hand_written):
+    text = hand_written.read_text(encoding="utf-8")
+    hand_written.write_text(text + 'operator_select = "yes"\n', encoding="utf-8")
+    editor = open_editor(qtbot, hand_written)
+    assert "recipes.bolt.operator_select: must be true or false" in editor.message.text()
+    assert not editor.save_button.isEnabled()

@@ -32,22 +32,13 @@ from tqdm import tqdm
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.latency import machine, print_latencies, stats  # noqa: E402
 from engine.cameras.common import CameraSetup  # noqa: E402
 from engine.cameras.pylon import list_cameras  # noqa: E402
 from engine.events import FrameFailed, ResultReady  # noqa: E402
 from engine.recipes import Recipe  # noqa: E402
 from engine.recorder import open_store  # noqa: E402
 from engine.station import Station  # noqa: E402
-
-
-def _stats(ms: list[float]) -> dict[str, float]:
-    values = np.asarray(ms)
-    return {
-        "p50": float(np.percentile(values, 50)),
-        "p99": float(np.percentile(values, 99)),
-        "max": float(values.max()),
-        "mean": float(values.mean()),
-    }
 
 
 def _cpu() -> str:
@@ -140,18 +131,15 @@ def main(argv: list[str] | None = None) -> int:
         "pixel_format": args.pixel_format,
         "exposure_us": args.exposure_us,
         "count": args.count,
-        "trigger_to_result_ms": _stats(to_result),
-        "trigger_to_frame_ms": _stats(to_frame),
+        "trigger_to_result_ms": stats(to_result),
+        "trigger_to_frame_ms": stats(to_frame),
         "camera_share_of_p50": float(np.percentile(to_frame, 50) / np.percentile(to_result, 50)),
         "mean_stage_ms": stages,
         "providers": providers,
         "cpu": _cpu(),
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python "
-        f"{platform.python_version()}",
+        "machine": machine(),
     }
-    for name in ("trigger_to_result_ms", "trigger_to_frame_ms"):
-        s = report[name]
-        print(f"{name:22} p50 {s['p50']:8.2f}  p99 {s['p99']:8.2f}  max {s['max']:8.2f} ms")
+    print_latencies(report, ("trigger_to_result_ms", "trigger_to_frame_ms"), 22, 8)
     print(f"camera share of the p50: {report['camera_share_of_p50']:.1%}")
     print("mean stages (ms): " + ", ".join(f"{k} {v:.1f}" for k, v in stages.items()))
     print(f"{args.count} triggers, providers {providers}; {report['cpu']}; {report['machine']}")

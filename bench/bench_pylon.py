@@ -19,28 +19,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import threading
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.latency import machine, print_latencies, stats
 from engine.cameras.common import CameraSettings, CameraSetup
 from engine.cameras.pylon import PylonSource, list_cameras
-
-
-def _stats(ms: list[float]) -> dict[str, float]:
-    values = np.asarray(ms)
-    return {
-        "p50": float(np.percentile(values, 50)),
-        "p99": float(np.percentile(values, 99)),
-        "max": float(values.max()),
-        "mean": float(values.mean()),
-    }
 
 
 def same_thread(source: PylonSource, count: int) -> tuple[list[float], list[float]]:
@@ -112,17 +100,17 @@ def main(argv: list[str] | None = None) -> int:
         "exposure_us": args.exposure_us,
         "count": args.count,
         "failed_grabs": failed,
-        "trigger_to_frame_same_thread_ms": _stats(latency),
-        "trigger_to_frame_reader_thread_ms": _stats(threaded),
-        "trigger_call_ms": _stats(call),
-        "machine": (
-            f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
-        ),
+        "trigger_to_frame_same_thread_ms": stats(latency),
+        "trigger_to_frame_reader_thread_ms": stats(threaded),
+        "trigger_call_ms": stats(call),
+        "machine": machine(),
     }
-    for name in ("trigger_to_frame_same_thread_ms", "trigger_to_frame_reader_thread_ms",
-                 "trigger_call_ms"):  # fmt: skip
-        s = report[name]
-        print(f"{name:36} p50 {s['p50']:7.2f}  p99 {s['p99']:7.2f}  max {s['max']:7.2f} ms")
+    names = (
+        "trigger_to_frame_same_thread_ms",
+        "trigger_to_frame_reader_thread_ms",
+        "trigger_call_ms",
+    )
+    print_latencies(report, names, 36, 7)
     print(f"{args.count} triggers per way, {failed} failed grabs; {report['machine']}")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))

@@ -126,15 +126,22 @@ class ReviewItem:
     decision_id: int | None = None  # the latest decision's row id (exports key on it)
 
 
+# The review_items columns, named as ReviewItem's fields; then its latest decision's columns
+# (SQL name, field name).
 _ITEM_COLUMNS = (
-    "id, inspection_id, reasons, queued_time, image_path, unet_mask_path, heat_path, "
-    "map_threshold, verdict, unet_verdict, anomaly_verdict, score, threshold, defect_types, "
-    "image_height, image_width, flagged_by"
-)
+    "id", "inspection_id", "reasons", "queued_time", "image_path", "unet_mask_path", "heat_path",
+    "map_threshold", "verdict", "unet_verdict", "anomaly_verdict", "score", "threshold",
+    "defect_types", "image_height", "image_width", "flagged_by",
+)  # fmt: skip
+_LATEST_DECISION = (
+    ("decision", "decision"), ("defect_type", "defect_type"), ("mask_path", "mask_path"),
+    ("reviewer", "reviewer"), ("time", "decided_time"), ("id", "decision_id"),
+)  # fmt: skip
+_ITEM_FIELDS = (*_ITEM_COLUMNS, *(name for _, name in _LATEST_DECISION))  # a row of _ITEMS_SQL
 # Each item with its latest decision (the highest decision id), or NULLs while pending.
 _ITEMS_SQL = f"""
-SELECT {", ".join("i." + c.strip() for c in _ITEM_COLUMNS.split(","))},
-       d.decision, d.defect_type, d.mask_path, d.reviewer, d.time, d.id
+SELECT {", ".join(f"i.{c}" for c in _ITEM_COLUMNS)},
+       {", ".join(f"d.{c}" for c, _ in _LATEST_DECISION)}
 FROM review_items i
 LEFT JOIN review_decisions d
   ON d.id = (SELECT MAX(id) FROM review_decisions WHERE item_id = i.id)
@@ -488,53 +495,7 @@ def _pending_filter(pending: bool | None) -> str:
 
 
 def _item(row: tuple) -> ReviewItem:
-    (
-        item_id,
-        inspection_id,
-        reasons,
-        queued_time,
-        image_path,
-        unet_mask_path,
-        heat_path,
-        map_threshold,
-        verdict,
-        unet_verdict,
-        anomaly_verdict,
-        score,
-        threshold,
-        defect_types,
-        height,
-        width,
-        flagged_by,
-        decision,
-        defect_type,
-        mask_path,
-        reviewer,
-        decided_time,
-        decision_id,
-    ) = row
-    return ReviewItem(
-        id=item_id,
-        inspection_id=inspection_id,
-        reasons=json.loads(reasons),
-        queued_time=queued_time,
-        image_path=image_path,
-        unet_mask_path=unet_mask_path,
-        heat_path=heat_path,
-        map_threshold=map_threshold,
-        verdict=verdict,
-        unet_verdict=unet_verdict,
-        anomaly_verdict=anomaly_verdict,
-        score=score,
-        threshold=threshold,
-        defect_types=json.loads(defect_types),
-        decision=decision,
-        defect_type=defect_type,
-        mask_path=mask_path,
-        reviewer=reviewer,
-        decided_time=decided_time,
-        image_height=height,
-        image_width=width,
-        flagged_by=flagged_by,
-        decision_id=decision_id,
-    )
+    values = dict(zip(_ITEM_FIELDS, row, strict=True))
+    values["reasons"] = json.loads(values["reasons"])
+    values["defect_types"] = json.loads(values["defect_types"])
+    return ReviewItem(**values)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.lots import Lot, current_lot
-from engine.store import Counters, Record, ResultStore
+from engine.store import Counters, Record, ResultStore, count_verdicts
 
 HOUR_S = 3600.0
 DEFAULT_SHIFT_STARTS = "06:00, 14:00, 22:00"
@@ -116,16 +116,7 @@ def counts(store: ResultStore, period: Period) -> Counters:
     """Results of the period by verdict (errors apart: the yield ignores them)."""
     where, params = _where(period)
     with store.connection() as db:
-        rows = db.execute(
-            f"SELECT verdict, COUNT(*) FROM inspections{where} GROUP BY verdict", params
-        ).fetchall()
-    by_verdict = dict(rows)
-    return Counters(
-        total=sum(by_verdict.values()),
-        ok=by_verdict.get("OK", 0),
-        ng=by_verdict.get("NG", 0),
-        errors=sum(n for v, n in by_verdict.items() if v not in ("OK", "NG")),
-    )
+        return count_verdicts(db, where, params)
 
 
 @dataclass(frozen=True)

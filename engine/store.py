@@ -211,6 +211,20 @@ class Counters:
         return self.ok / judged if judged else None
 
 
+def count_verdicts(db: sqlite3.Connection, where: str, params: list[Any]) -> Counters:
+    """The inspections matching `where` (an SQL WHERE clause with its `params`), by verdict."""
+    rows = db.execute(
+        f"SELECT verdict, COUNT(*) FROM inspections{where} GROUP BY verdict", params
+    ).fetchall()
+    by_verdict = dict(rows)
+    return Counters(
+        total=sum(by_verdict.values()),
+        ok=by_verdict.get("OK", 0),
+        ng=by_verdict.get("NG", 0),
+        errors=by_verdict.get(ERROR, 0),
+    )
+
+
 _COLUMNS = [f.name for f in fields(Record)]
 _SQL_COLUMNS = [("timings" if c == "timings_ms" else c) for c in _COLUMNS]
 
@@ -483,16 +497,7 @@ class ResultStore:
         if since_reset:
             where += f" AND id > {_LAST_RESET}"
         with self.connection() as db:
-            rows = db.execute(
-                f"SELECT verdict, COUNT(*) FROM inspections{where} GROUP BY verdict", params
-            ).fetchall()
-        by_verdict = dict(rows)
-        return Counters(
-            total=sum(by_verdict.values()),
-            ok=by_verdict.get("OK", 0),
-            ng=by_verdict.get("NG", 0),
-            errors=by_verdict.get(ERROR, 0),
-        )
+            return count_verdicts(db, where, params)
 
     def reset_counters(self) -> None:
         """Start counting from zero; rows stay in the history (a reset marker is stored)."""

@@ -6,21 +6,24 @@ import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings
 
 from engine.audit import KINDS, AuditTrail
 from engine.store import ResultStore
 from engine.users import Level
 from gui.audit_view import AuditView
-from tests.test_gui import log_in, open_engineer_settings, open_window, run_to_end, write_parts
+from tests.test_gui import (
+    ini_settings,
+    log_in,
+    open_engineer_settings,
+    opened_window,
+    run_to_end,
+    write_parts,
+)
 
 
 @pytest.fixture()
 def window(qtbot, tiny_bundle, tmp_path):
-    qsettings = QSettings(str(tmp_path / "station.ini"), QSettings.Format.IniFormat)
-    window = open_window(qtbot, qsettings, tiny_bundle, tmp_path / "out")
-    yield window
-    window.close()
+    yield from opened_window(qtbot, ini_settings(tmp_path), tiny_bundle, tmp_path / "out")
 
 
 def rows(window, kind: str) -> list[tuple]:

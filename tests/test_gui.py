@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -44,27 +45,47 @@ def write_parts(folder: Path, verdicts: str) -> Path:
     return parts.write_parts(folder, verdicts, draw=part)
 
 
-@pytest.fixture()
-def qsettings(tmp_path: Path) -> QSettings:
+def ini_settings(tmp_path: Path) -> QSettings:
+    """QSettings in an INI file under tmp_path: the user's own settings are never touched."""
     return QSettings(str(tmp_path / "station.ini"), QSettings.Format.IniFormat)
 
 
-def open_window(qtbot, qsettings: QSettings, bundle: Path, output: Path) -> MainWindow:
+@pytest.fixture()
+def qsettings(tmp_path: Path) -> QSettings:
+    return ini_settings(tmp_path)
+
+
+def open_window(
+    qtbot, qsettings: QSettings, bundle: Path | None, output: Path, **settings_values
+) -> MainWindow:
+    """The window on `bundle` (None: the default recipe's, with `recipes_file=` among the
+    `settings_values`, which are set on its StationSettings first), loaded."""
     settings = StationSettings.load(qsettings)
-    settings.bundle, settings.output_dir = str(bundle), str(output)
+    settings.output_dir = str(output)
+    if bundle is not None:
+        settings.bundle = str(bundle)
+    for name, value in settings_values.items():
+        setattr(settings, name, value)
     window = MainWindow(qsettings, settings)
     qtbot.addWidget(window)
-    window.load_bundle(str(bundle))
+    window.load_bundle(window.bundle_path() if bundle is None else str(bundle))
     qtbot.waitUntil(lambda: window.inspector is not None, timeout=RUN_TIMEOUT_MS)
     return window
 
 
-@pytest.fixture()
-def window(qtbot, qsettings, tiny_bundle, tmp_path) -> MainWindow:
-    window = open_window(qtbot, qsettings, tiny_bundle, tmp_path / "out")
+def opened_window(
+    qtbot, qsettings: QSettings, bundle: Path, output: Path, **settings_values
+) -> Iterator[MainWindow]:
+    """A `window` fixture's body (`yield from`): open_window, then closed, its threads ended."""
+    window = open_window(qtbot, qsettings, bundle, output, **settings_values)
     yield window
     window.close()
     assert not window.threads
+
+
+@pytest.fixture()
+def window(qtbot, qsettings, tiny_bundle, tmp_path) -> Iterator[MainWindow]:
+    yield from opened_window(qtbot, qsettings, tiny_bundle, tmp_path / "out")
 
 
 USER_PASSWORD = "s3cret-pw"
@@ -672,13 +693,8 @@ def test_recipes_from_the_recipe_file_switch_bundle_and_thresholds(
         '[recipes.broken]\nbundle = "missing_bundle"\n',
         encoding="utf-8",
     )
-    settings = StationSettings.load(qsettings)
-    settings.recipes_file, settings.output_dir = str(recipes), str(tmp_path / "out")
-    window = MainWindow(qsettings, settings)
-    qtbot.addWidget(window)
-    window.load_bundle(window.bundle_path())
     # The core has the recipe (worker thread) before the window has its loaded event (queued).
-    qtbot.waitUntil(lambda: window.inspector is not None, timeout=RUN_TIMEOUT_MS)
+    window = open_window(qtbot, qsettings, None, tmp_path / "out", recipes_file=str(recipes))
     assert window.station.recipe.id == "nut"
     assert [window.recipe_box.itemData(i) for i in range(window.recipe_box.count())] == [
         "nut",

@@ -11,7 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF, QSettings, Qt
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QApplication
 
 from engine.recipes import Recipe, load_recipes
@@ -19,12 +19,10 @@ from engine.recorder import open_store
 from engine.review import ReviewPolicy, ReviewQueue, read_mask
 from engine.station import Station
 from engine.users import Level, hash_password
-from gui.main_window import MainWindow
 from gui.mask_painter import MaskEditor, MaskPainter
 from gui.recipe_editor import RecipeEditor
 from gui.review_screen import ReviewScreen
-from gui.settings import StationSettings
-from tests.test_gui import log_in, open_window, run_to_end
+from tests.test_gui import ini_settings, log_in, open_window, opened_window, run_to_end
 from tests.tiny_bundle import edit_manifest
 
 HEIGHT, WIDTH = 48, 64  # not square: a swapped shape shows
@@ -314,10 +312,7 @@ def test_the_filter_lists_pending_or_decided_parts(qtbot, screen):
 # --- the window's actions ----------------------------------------------------------------------
 @pytest.fixture()
 def window(qtbot, tmp_path, tiny_bundle):
-    qsettings = QSettings(str(tmp_path / "station.ini"), QSettings.Format.IniFormat)
-    window = open_window(qtbot, qsettings, tiny_bundle, tmp_path / "out")
-    yield window
-    window.close()
+    yield from opened_window(qtbot, ini_settings(tmp_path), tiny_bundle, tmp_path / "out")
 
 
 def test_an_operator_flags_the_part_on_screen_or_one_from_the_history(qtbot, window, tmp_path):
@@ -420,13 +415,8 @@ def test_a_challenger_shows_its_comparison_and_the_recipe_rolls_back(qtbot, tmp_
     edit_manifest(challenger, lambda m: m.update(comparison=COMPARISON, name="challenger"))
     recipes = tmp_path / "recipes.toml"
     recipes.write_text('[recipes.nut]\nbundle = "champion"\n', encoding="utf-8")
-    qsettings = QSettings(str(tmp_path / "station.ini"), QSettings.Format.IniFormat)
-    settings = StationSettings.load(qsettings)
-    settings.recipes_file, settings.output_dir = str(recipes), str(tmp_path / "out")
-    window = MainWindow(qsettings, settings)
-    qtbot.addWidget(window)
-    window.load_bundle(window.bundle_path())
-    qtbot.waitUntil(lambda: window.inspector is not None, timeout=20_000)
+    output = tmp_path / "out"
+    window = open_window(qtbot, ini_settings(tmp_path), None, output, recipes_file=str(recipes))
     assert window.review.comparison is None and not window.review.act_roll_back.isEnabled()
 
     editor = RecipeEditor(recipes)  # the engineer points the recipe at the challenger

@@ -21,20 +21,25 @@ from gui.legend import heat_position
 from gui.main_window import MainWindow
 from gui.model_table import details_of_result, table_rows
 from gui.settings import StationSettings
-from tests.test_gui import RUN_TIMEOUT_MS, open_window, part, run_to_end, write_parts
+from tests.test_gui import (
+    RUN_TIMEOUT_MS,
+    ini_settings,
+    open_window,
+    opened_window,
+    part,
+    run_to_end,
+    write_parts,
+)
 
 
 @pytest.fixture()
 def qsettings(tmp_path) -> QSettings:
-    return QSettings(str(tmp_path / "station.ini"), QSettings.Format.IniFormat)
+    return ini_settings(tmp_path)
 
 
 @pytest.fixture()
 def window(qtbot, qsettings, tiny_bundle, tmp_path):
-    window = open_window(qtbot, qsettings, tiny_bundle, tmp_path / "out")
-    yield window
-    window.close()
-    assert not window.threads
+    yield from opened_window(qtbot, qsettings, tiny_bundle, tmp_path / "out")
 
 
 def click(thumbs, row: int) -> None:

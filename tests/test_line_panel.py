@@ -6,32 +6,23 @@ import socket
 import time
 
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from bench.mosquitto import free_port
 from engine.line.modbus import LinkStatus
-from engine.line.modbus_map import Coil
 from gui.line_panel import Light, clock, link_state
 from gui.main_window import MainWindow
-from gui.settings import StationSettings
 from gui.trigger_panel import TOUCH_PX
-from tests.test_gui import RUN_TIMEOUT_MS, write_parts
-from tests.test_modbus import Plc
+from tests.plc_window import plc_inspects
+from tests.test_gui import RUN_TIMEOUT_MS, ini_settings, open_window, write_parts
 
 
 def open_software_trigger_window(qtbot, tmp_path, tiny_bundle, **settings_values) -> MainWindow:
-    qsettings = QSettings(str(tmp_path / "station.ini"), QSettings.Format.IniFormat)
-    settings = StationSettings.load(qsettings)
-    settings.bundle, settings.output_dir = str(tiny_bundle), str(tmp_path / "out")
-    settings.trigger_mode = "software"
-    for name, value in settings_values.items():
-        setattr(settings, name, value)
-    window = MainWindow(qsettings, settings)
-    qtbot.addWidget(window)
-    window.load_bundle(str(tiny_bundle))
-    qtbot.waitUntil(lambda: window.inspector is not None, timeout=RUN_TIMEOUT_MS)
-    return window
+    qsettings, output = ini_settings(tmp_path), tmp_path / "out"
+    return open_window(
+        qtbot, qsettings, tiny_bundle, output, trigger_mode="software", **settings_values
+    )
 
 
 @pytest.fixture()
@@ -113,14 +104,8 @@ def test_the_modbus_light_follows_a_real_plc(qtbot, tmp_path, tiny_bundle):
         assert cells(window, "modbus")[2:] == ("–", "–")  # no trigger yet
         window.set_source(str(write_parts(tmp_path / "parts", "N")))
         assert window.start()
-        qtbot.waitUntil(lambda: window.station.taking_triggers, timeout=RUN_TIMEOUT_MS)
-        plc = Plc(port)
-        try:
-            plc.coil(Coil.ENABLE, True)
-            assert plc.inspect("SN-1")["ng"]
-            window._show_links()  # as its timer does every second
-        finally:
-            plc.close()
+        (result,) = plc_inspects(qtbot, window, port, "SN-1")
+        assert result["ng"]
         light, state, last_trigger, last_ack = cells(window, "modbus")
         assert light == "up" and "1 triggers" in state
         assert last_trigger != "–" and last_ack != "–"

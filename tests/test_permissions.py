@@ -15,9 +15,11 @@ from gui.users_dialog import UsersDialog
 from tests.test_gui import (
     RUN_TIMEOUT_MS,
     USER_PASSWORD,
+    ini_settings,
     log_in,
     open_engineer_settings,
     open_window,
+    opened_window,
     run_to_end,
     write_parts,
 )
@@ -36,14 +38,12 @@ bundle = "{bundle}"
 
 @pytest.fixture()
 def qsettings(tmp_path: Path) -> QSettings:
-    return QSettings(str(tmp_path / "station.ini"), QSettings.Format.IniFormat)
+    return ini_settings(tmp_path)
 
 
 @pytest.fixture()
 def window(qtbot, qsettings, tiny_bundle, tmp_path):
-    window = open_window(qtbot, qsettings, tiny_bundle, tmp_path / "out")
-    yield window
-    window.close()
+    yield from opened_window(qtbot, qsettings, tiny_bundle, tmp_path / "out")
 
 
 def refusals(window) -> list[str]:
@@ -172,17 +172,9 @@ def test_an_administrator_manages_users(qtbot, window, tmp_path):
 def test_operators_pick_only_the_recipes_the_engineer_opened_to_them(
     qtbot, qsettings, tiny_bundle, tmp_path
 ):
-    from gui.main_window import MainWindow
-    from gui.settings import StationSettings
-
     recipes = tmp_path / "recipes.toml"
     recipes.write_text(RECIPES.format(bundle=tiny_bundle), encoding="utf-8")
-    settings = StationSettings.load(qsettings)
-    settings.recipes_file, settings.output_dir = str(recipes), str(tmp_path / "out")
-    window = MainWindow(qsettings, settings)
-    qtbot.addWidget(window)
-    window.load_bundle(window.bundle_path())
-    qtbot.waitUntil(lambda: window.inspector is not None, timeout=RUN_TIMEOUT_MS)
+    window = open_window(qtbot, qsettings, None, tmp_path / "out", recipes_file=str(recipes))
     box = window.recipe_box
     enabled = {box.itemData(i): box.model().item(i).isEnabled() for i in range(box.count())}
     assert enabled == {"open": True, "closed": False}

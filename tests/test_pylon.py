@@ -196,12 +196,16 @@ def test_pixel_formats_map_to_the_engine_layout(opened, pixel_format, shape, dty
     assert frame.pixel_format == pixel_format
 
 
+def _read_failing(source, count: int) -> tuple[object, Reader]:
+    """`source` with its next `count` grabs made to fail (an emulation test node), being read."""
+    source.camera.ForceFailedBufferCount.Value = count
+    source.camera.ForceFailedBuffer.Execute()
+    return source, Reader(source)
+
+
 @needs_pylon
 def test_failed_grabs_triggered_are_error_frames_of_their_parts(opened):
-    source = opened(trigger="software")
-    source.camera.ForceFailedBufferCount.Value = 2
-    source.camera.ForceFailedBuffer.Execute()
-    reader = Reader(source)
+    source, reader = _read_failing(opened(trigger="software"), 2)
     frames = []
     for _ in range(3):
         source.trigger()
@@ -216,10 +220,7 @@ def test_failed_grabs_triggered_are_error_frames_of_their_parts(opened):
 
 @needs_pylon
 def test_failed_grabs_in_free_run_are_lost_parts(opened):
-    source = opened(trigger="free")
-    source.camera.ForceFailedBufferCount.Value = 3
-    source.camera.ForceFailedBuffer.Execute()
-    reader = Reader(source)
+    source, reader = _read_failing(opened(trigger="free"), 3)
     frames = [reader.frame() for _ in range(3)]
     reader.stop()
     assert all(f.image is not None for f in frames)  # nothing yielded for the failed grabs

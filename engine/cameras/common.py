@@ -1,5 +1,6 @@
 """What both camera backends share: the settings, the frame, the camera list entry, the node
-writes the settings make, and the conversion of a camera's pixel formats to the engine's images.
+writes the settings make, the conversion of a camera's pixel formats to the engine's images, and
+the source around them (CameraSource: locks, trigger checks, counters, the grab loop).
 
 Nothing here imports a camera SDK. A backend (pylon.py, genicam.py) wraps its SDK's GenICam
 nodes in `NodeView`s (`CameraNodes.look`); the order of the writes, the range checks and the
@@ -9,17 +10,21 @@ messages naming the node are made once, here, so the two backends behave and fai
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
+import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import cv2
 import numpy as np
 
-from engine.sources import Frame, SourceError
+from engine.sources import Frame, FrameSource, SourceDisconnected, SourceError
+
+log = logging.getLogger(__name__)
 
 #: The camera's FrameStart trigger: free run, the station's software trigger, or an input line
 #: (a light barrier wired to the camera: a hardware trigger, every frame one part).
@@ -393,3 +398,157 @@ def convert_into(frame: CameraFrame, convert: Callable[[], np.ndarray]) -> Camer
         frame.error = f"{frame.pixel_format}: the camera's image cannot be converted ({exc})"
     frame.decode_ms = (time.perf_counter() - start) * 1000.0
     return frame
+
+
+# --- the source -------------------------------------------------------------------------------
+class CameraSource(FrameSource):
+    """What PylonSource and GenicamSource do alike: the closed flag and its locks, the settings
+    read back and rewritten, the software trigger's checks, the counters and the grab loop. A
+    backend opens its camera in `__init__` (after `_begin`) and supplies `_start`, `_stop`,
+    `_fire`, `_poll` and `_teardown`.
+
+    Threads: `_state` guards the closed flag against trigger() and close(); `_io` the SDK's
+    fetch against the teardown and configure(). A frame is yielded outside both, so close() is
+    not held up by a consumer."""
+
+    kind = "camera"
+    live = True
+    backend = ""  # "pylon", "genicam": the spec's prefix, and in the source's name
+    _nodes: CameraNodes  # the camera's nodes, set by the backend once it has opened it
+
+    def _begin(self, settings: CameraSettings) -> None:
+        self.settings = settings
+        self.fired = settings.setup.trigger == "software"  # the station's trigger fires it
+        self.delivered = self.failed = self.triggers = 0
+        self._closed = threading.Event()
+        self._state = threading.Lock()
+        self._io = threading.Lock()
+        self._heard = time.monotonic()  # the last grab result of any kind
+
+    def _found(self, info: CameraInfo) -> None:
+        self.serial = info.serial
+        user = f" ({info.user_id})" if info.user_id else ""
+        self.name = f"{self.backend} camera {info.serial}{user}"
+
+    def _open(
+        self,
+        errors: tuple[type[BaseException], ...],
+        connect: Callable[[], None],
+        prepare: Callable[[], None],
+        starting: str,
+        also_on_open: tuple[type[BaseException], ...] = (),
+    ) -> None:
+        """`connect` (the SDK opens the camera), then `prepare` (its nodes, the settings, the
+        start of `starting`). A failure releases what was opened; the SDK's `errors` (and,
+        from `connect`, `also_on_open`) become a SourceError naming the camera."""
+        try:
+            connect()
+        except (*errors, *also_on_open) as exc:
+            self._teardown()
+            raise SourceError(
+                f"{self.name}: cannot open ({sdk_reason(exc)}); in use by another program?"
+            ) from None
+        try:
+            prepare()
+        except errors as exc:
+            self._teardown()
+            raise SourceError(f"{self.name}: cannot start {starting}: {sdk_reason(exc)}") from None
+        except BaseException:
+            self._teardown()
+            raise
+
+    @abstractmethod
+    def _start(self, setup: CameraSetup) -> None:
+        """Write `setup` to the camera and start acquiring."""
+
+    @abstractmethod
+    def _stop(self) -> None:
+        """Stop acquiring (for configure())."""
+
+    @abstractmethod
+    def _fire(self) -> None:
+        """Send TriggerSoftware; SourceError or SourceDisconnected saying why not."""
+
+    @abstractmethod
+    def _poll(self, free: bool) -> CameraFrame | None:
+        """Wait up to RETRIEVE_SLICE_MS for the camera's next frame; None when none came (or
+        one came that no part will have). SourceDisconnected when the camera is gone."""
+
+    @abstractmethod
+    def _teardown(self) -> None:
+        """Release the camera; safe when it was never opened."""
+
+    @property
+    def key(self) -> str:
+        return f"{self.backend}:{self.serial}"
+
+    def parameters(self) -> dict[str, Any]:
+        """The camera's current values of the nodes the settings write (read back)."""
+        with self._state:
+            if self._closed.is_set():
+                raise SourceError(f"{self.name}: closed")
+            return self._nodes.read_back()
+
+    def configure(self, setup: CameraSetup) -> None:
+        """Apply a recipe's acquisition settings: acquisition stops, the nodes are written, it
+        starts again. A software-triggered camera stays one (`CameraSetup.for_station`). When
+        the camera refuses a setting: SourceError naming the node, the old settings back."""
+        setup = setup.for_station(self.fired)
+        with self._state, self._io:
+            if self._closed.is_set():
+                raise SourceError(f"{self.name}: closed")
+            self._stop()
+            try:
+                self._start(setup)
+            except SourceError:
+                self._start(self.settings.setup)  # what it had, so the run goes on
+                raise
+            self.settings = dataclasses.replace(self.settings, setup=setup)
+
+    def trigger(self) -> None:
+        """Execute TriggerSoftware: the camera takes one frame, which the iteration yields.
+        Only with trigger="software"."""
+        if not self.fired:
+            raise SourceError(
+                f"{self.name}: trigger() needs trigger='software' "
+                f"(this camera is set to {self.settings.setup.trigger!r})"
+            )
+        with self._state:
+            if self._closed.is_set():
+                raise SourceError(f"{self.name}: closed; no trigger sent")
+            self._fire()
+            self.triggers += 1
+
+    def close(self) -> None:
+        """Stop acquiring and release the camera; safe twice and from another thread (an
+        iteration blocked on the camera ends within RETRIEVE_SLICE_MS)."""
+        with self._state:
+            if self._closed.is_set():
+                return
+            self._closed.set()
+            with self._io:
+                self._teardown()
+
+    def __iter__(self) -> Iterator[Frame]:
+        self._heard = time.monotonic()
+        while True:
+            with self._io:
+                if self._closed.is_set():
+                    return
+                frame = self._poll(self.settings.setup.trigger == "free")
+            if frame is not None:  # yielded without the lock, so close() is not held up
+                self.delivered += 1
+                yield frame
+
+    def _check_heard(self, free: bool) -> None:
+        """SourceDisconnected when a free-running camera sent nothing for `timeout_ms`."""
+        if free and time.monotonic() - self._heard > self.settings.timeout_ms / 1000:
+            raise SourceDisconnected(
+                f"{self.name}: no frame for {self.settings.timeout_ms} ms in free run"
+            )
+
+    def _count_failed(self, what: str) -> None:
+        """One more frame the camera did not deliver whole; logged, but not every one."""
+        self.failed += 1
+        if self.failed <= 10 or self.failed % 100 == 0:
+            log.warning("%s: %s (%d so far)", self.name, what, self.failed)

@@ -34,7 +34,6 @@ no trigger comes shows up at the next trigger or open.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import threading
@@ -50,6 +49,7 @@ from engine.cameras.common import (
     CameraNodes,
     CameraSettings,
     CameraSetup,
+    CameraSource,
     NodeView,
     convert_into,
     find_one,
@@ -58,7 +58,7 @@ from engine.cameras.common import (
     to_engine_image,
 )
 from engine.cameras.spec import PRODUCER_PATH_VARIABLE
-from engine.sources import Frame, FrameSource, SourceDisconnected, SourceError
+from engine.sources import Frame, SourceDisconnected, SourceError
 
 log = logging.getLogger(__name__)
 
@@ -195,59 +195,45 @@ class _GenicamNodes(CameraNodes):
         return sdk_reason(exc) if isinstance(exc, self._genapi.GenericException) else None
 
 
-class GenicamSource(FrameSource):
+class GenicamSource(CameraSource):
     """A GenICam camera through a GenTL producer; see the module docstring.
 
     Counters as PylonSource's: `delivered`, `failed` (incomplete buffers), `lost`, `triggers`.
     `acquirer` is harvesters' ImageAcquirer, for nodes the settings do not cover.
     """
 
-    kind = "camera"
-    live = True
+    backend = "genicam"
 
     def __init__(self, settings: CameraSettings) -> None:
         harvester_class, self._genapi, self._gentl = load_harvesters()
-        self.settings = settings
-        self.fired = settings.setup.trigger == "software"
-        self.delivered = self.failed = self.triggers = 0
-        self._closed = threading.Event()
-        self._state = threading.Lock()  # the closed flag against trigger() and close()
-        self._io = threading.Lock()  # fetching against the teardown and configure()
+        self._begin(settings)
+        self._errors = (self._genapi.GenericException, self._gentl.GenericException)
         self._incomplete = 0  # incomplete buffers the producer discarded, by harvesters' callback
+        self._seen_incomplete = 0  # of those, the ones the iteration has turned into frames
         self._last_id: int | None = None
         self._acquirer: Any = None
         self._producer: _Producer | None = None
-        errors = (self._genapi.GenericException, self._gentl.GenericException)
         with _Producer.lock:
             loaded = [_Producer.get(p, harvester_class) for p in producers(settings.producer)]
             cameras = [(p, i, info) for p in loaded for i, info in enumerate(p.cameras())]
             index = find_one([info for _, _, info in cameras], settings, "genicam")
             self._producer, position, info = cameras[index]  # in the list just enumerated
             self._producer.users += 1
-        self.serial = info.serial
-        self.name = f"genicam camera {info.serial}" + (f" ({info.user_id})" if info.user_id else "")
+        self._found(info)
         harvester = self._producer.harvester
-        try:
+
+        def connect() -> None:
             self._acquirer = harvester.create(harvester.device_info_list[position])
-        except (*errors, ValueError) as exc:
-            self._teardown()
-            raise SourceError(
-                f"{self.name}: cannot open ({sdk_reason(exc)}); in use by another program?"
-            ) from None
-        try:
-            self._nodes = _GenicamNodes(
-                self.name, self._acquirer.remote_device.node_map, self._genapi
-            )
+
+        def prepare() -> None:
+            node_map = self._acquirer.remote_device.node_map
+            self._nodes = _GenicamNodes(self.name, node_map, self._genapi)
             self._acquirer.add_callback(
                 self._acquirer.Events.INCOMPLETE_BUFFER, _callback(self._count_incomplete)
             )
             self._start(settings.setup)
-        except errors as exc:
-            self._teardown()
-            raise SourceError(f"{self.name}: cannot start acquiring: {sdk_reason(exc)}") from None
-        except BaseException:
-            self._teardown()
-            raise
+
+        self._open(self._errors, connect, prepare, "acquiring", also_on_open=(ValueError,))
 
     def _count_incomplete(self) -> None:
         self._incomplete += 1
@@ -260,61 +246,18 @@ class GenicamSource(FrameSource):
         self._last_id = None
         self._acquirer.start()
 
-    # --- the source ---------------------------------------------------------------------------
-    @property
-    def key(self) -> str:
-        return f"genicam:{self.serial}"
+    def _stop(self) -> None:
+        self._acquirer.stop()
 
     @property
     def acquirer(self) -> Any:
         return self._acquirer
 
-    def parameters(self) -> dict[str, Any]:
-        """The camera's current values of the nodes the settings write (read back)."""
-        with self._state:
-            if self._closed.is_set():
-                raise SourceError(f"{self.name}: closed")
-            return self._nodes.read_back()
-
-    def configure(self, setup: CameraSetup) -> None:
-        """As PylonSource.configure: acquisition stops, the nodes are written, it starts again."""
-        setup = setup.for_station(self.fired)
-        with self._state, self._io:
-            if self._closed.is_set():
-                raise SourceError(f"{self.name}: closed")
-            self._acquirer.stop()
-            try:
-                self._start(setup)
-            except SourceError:
-                self._start(self.settings.setup)  # what it had, so the run goes on
-                raise
-            self.settings = dataclasses.replace(self.settings, setup=setup)
-
-    def trigger(self) -> None:
-        """Execute TriggerSoftware: the camera takes one frame, which the iteration yields."""
-        if not self.fired:
-            raise SourceError(
-                f"{self.name}: trigger() needs trigger='software' "
-                f"(this camera is set to {self.settings.setup.trigger!r})"
-            )
-        with self._state:
-            if self._closed.is_set():
-                raise SourceError(f"{self.name}: closed; no trigger sent")
-            try:
-                self._acquirer.remote_device.node_map.get_node("TriggerSoftware").execute()
-            except (self._genapi.GenericException, self._gentl.GenericException) as exc:
-                reason = sdk_reason(exc)
-                raise SourceDisconnected(f"{self.name}: TriggerSoftware: {reason}") from None
-            self.triggers += 1
-
-    def close(self) -> None:
-        """Stop acquiring and release the camera; safe twice and from another thread."""
-        with self._state:
-            if self._closed.is_set():
-                return
-            self._closed.set()
-            with self._io:
-                self._teardown()
+    def _fire(self) -> None:
+        try:
+            self._acquirer.remote_device.node_map.get_node("TriggerSoftware").execute()
+        except self._errors as exc:
+            raise SourceDisconnected(f"{self.name}: TriggerSoftware: {sdk_reason(exc)}") from None
 
     def _teardown(self) -> None:
         acquirer, self._acquirer = self._acquirer, None
@@ -322,48 +265,37 @@ class GenicamSource(FrameSource):
             try:
                 acquirer.stop()
                 acquirer.destroy()
-            except (self._genapi.GenericException, self._gentl.GenericException) as exc:
+            except self._errors as exc:
                 log.debug("%s: release: %s", self.name, sdk_reason(exc))
         producer, self._producer = self._producer, None
         if producer is not None:
             producer.release()
 
     def __iter__(self) -> Iterator[Frame]:
-        errors = (self._genapi.GenericException, self._gentl.GenericException)
-        last = time.monotonic()  # the last buffer of any kind
-        seen_incomplete = self._incomplete
-        while True:
-            with self._io:
-                if self._closed.is_set():
-                    return
-                acquirer = self._acquirer
-                free = self.settings.setup.trigger == "free"
-                try:
-                    buffer = acquirer.try_fetch(timeout=RETRIEVE_SLICE_MS / 1000)
-                except errors as exc:
-                    reason = sdk_reason(exc)
-                    raise SourceDisconnected(f"{self.name}: camera lost: {reason}") from None
-                arrived = time.time()
-                frame = None
-                if buffer is not None:
-                    last = time.monotonic()
-                    try:
-                        frame = self._frame(buffer, arrived)
-                    finally:
-                        buffer.queue()
-                elif self._incomplete > seen_incomplete:
-                    last = time.monotonic()
-                    seen_incomplete += 1
-                    frame = self._incomplete_frame(arrived, free)
-                elif not acquirer.is_acquiring():
-                    raise SourceDisconnected(f"{self.name}: the camera stopped acquiring")
-                elif free and time.monotonic() - last > self.settings.timeout_ms / 1000:
-                    raise SourceDisconnected(
-                        f"{self.name}: no frame for {self.settings.timeout_ms} ms in free run"
-                    )
-            if frame is not None:  # yielded without the lock, so close() is not held up
-                self.delivered += 1
-                yield frame
+        self._seen_incomplete = self._incomplete  # those before this iteration are no parts
+        yield from super().__iter__()
+
+    def _poll(self, free: bool) -> CameraFrame | None:
+        acquirer = self._acquirer
+        try:
+            buffer = acquirer.try_fetch(timeout=RETRIEVE_SLICE_MS / 1000)
+        except self._errors as exc:
+            raise SourceDisconnected(f"{self.name}: camera lost: {sdk_reason(exc)}") from None
+        arrived = time.time()
+        if buffer is not None:
+            self._heard = time.monotonic()
+            try:
+                return self._frame(buffer, arrived)
+            finally:
+                buffer.queue()
+        if self._incomplete > self._seen_incomplete:
+            self._heard = time.monotonic()
+            self._seen_incomplete += 1
+            return self._incomplete_frame(arrived, free)
+        if not acquirer.is_acquiring():
+            raise SourceDisconnected(f"{self.name}: the camera stopped acquiring")
+        self._check_heard(free)
+        return None
 
     def _frame(self, buffer: Any, arrived: float) -> CameraFrame:
         frame_id = int(buffer.module.frame_id)
@@ -386,9 +318,7 @@ class GenicamSource(FrameSource):
         )
 
     def _incomplete_frame(self, arrived: float, free: bool) -> CameraFrame | None:
-        self.failed += 1
-        if self.failed <= 10 or self.failed % 100 == 0:
-            log.warning("%s: incomplete buffer (%d so far)", self.name, self.failed)
+        self._count_failed("incomplete buffer")
         if free:
             self.lost += 1
             return None

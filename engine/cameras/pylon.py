@@ -36,12 +36,9 @@ delivers nothing for `timeout_ms`. Triggered cameras wait for triggers without a
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
-import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -53,6 +50,7 @@ from engine.cameras.common import (
     CameraNodes,
     CameraSettings,
     CameraSetup,
+    CameraSource,
     NodeView,
     PixelFormatError,
     convert_into,
@@ -61,7 +59,7 @@ from engine.cameras.common import (
     sdk_reason,
     to_engine_image,
 )
-from engine.sources import Frame, FrameSource, SourceDisconnected, SourceError
+from engine.sources import SourceDisconnected, SourceError
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +124,7 @@ class _PylonNodes(CameraNodes):
         return sdk_reason(exc) if isinstance(exc, self._genicam.GenericException) else None
 
 
-class PylonSource(FrameSource):
+class PylonSource(CameraSource):
     """A Basler camera through pypylon; see the module docstring.
 
     Counters: `delivered` frames yielded, `failed` grab results that did not succeed, `dropped`
@@ -136,17 +134,12 @@ class PylonSource(FrameSource):
     settings do not cover, while the source is open.
     """
 
-    kind = "camera"
-    live = True
+    backend = "pylon"
 
     def __init__(self, settings: CameraSettings) -> None:
         self._pylon, self._genicam = load_pypylon()
-        self.settings = settings
-        self.fired = settings.setup.trigger == "software"  # the station's trigger fires it
-        self.delivered = self.failed = self.dropped = self.triggers = 0
-        self._closed = threading.Event()
-        self._state = threading.Lock()  # the closed flag against trigger() and close()
-        self._io = threading.Lock()  # RetrieveResult against the teardown and configure()
+        self._begin(settings)
+        self.dropped = 0
         self._converters: dict[int, Any] = {}
         self._camera: Any = None
         self._last_block: int | None = None
@@ -155,28 +148,19 @@ class PylonSource(FrameSource):
         devices = factory.EnumerateDevices()
         hint = "" if os.environ.get("PYLON_CAMEMU") is None else " (PYLON_CAMEMU is set)"
         device = devices[find_one([_camera_info(d) for d in devices], settings, "pylon", hint)]
-        info = _camera_info(device)
-        self.serial = info.serial
-        self.name = f"pylon camera {info.serial}" + (f" ({info.user_id})" if info.user_id else "")
-        try:
+        self._found(_camera_info(device))
+
+        def connect() -> None:
             self._camera = pylon.InstantCamera(factory.CreateDevice(device))
             self._camera.Open()
-        except genicam.GenericException as exc:
-            self._teardown()
-            raise SourceError(
-                f"{self.name}: cannot open ({sdk_reason(exc)}); in use by another program?"
-            ) from None
-        try:
+
+        def prepare() -> None:
             self._nodes = _PylonNodes(self.name, self._camera.GetNodeMap(), genicam)
             self._software = self._camera.GetNodeMap().GetNode("TriggerSoftware")
             self._wait_ready = True  # until the camera turns out not to support the wait
             self._start(settings.setup)
-        except genicam.GenericException as exc:
-            self._teardown()
-            raise SourceError(f"{self.name}: cannot start grabbing: {sdk_reason(exc)}") from None
-        except BaseException:
-            self._teardown()
-            raise
+
+        self._open((genicam.GenericException,), connect, prepare, "grabbing")
 
     def _start(self, setup: CameraSetup) -> None:
         self._nodes.apply(setup)
@@ -187,85 +171,39 @@ class PylonSource(FrameSource):
         strategy = pylon.GrabStrategy_LatestImageOnly if free else pylon.GrabStrategy_OneByOne
         self._camera.StartGrabbing(strategy)
 
-    # --- the source ---------------------------------------------------------------------------
-    @property
-    def key(self) -> str:
-        return f"pylon:{self.serial}"
+    def _stop(self) -> None:
+        self._camera.StopGrabbing()
 
     @property
     def camera(self) -> Any:
         return self._camera
 
-    def parameters(self) -> dict[str, Any]:
-        """The camera's current values of the nodes the settings write (read back)."""
-        with self._state:
-            if self._closed.is_set():
-                raise SourceError(f"{self.name}: closed")
-            return self._nodes.read_back()
-
-    def configure(self, setup: CameraSetup) -> None:
-        """Apply a recipe's acquisition settings: grabbing stops, the nodes are written, grabbing
-        starts again. A software-triggered camera stays one (`CameraSetup.for_station`). When
-        the camera refuses a setting: SourceError naming the node, the old settings back."""
-        setup = setup.for_station(self.fired)
-        with self._state, self._io:
-            if self._closed.is_set():
-                raise SourceError(f"{self.name}: closed")
-            self._camera.StopGrabbing()
-            try:
-                self._start(setup)
-            except SourceError:
-                self._start(self.settings.setup)  # what it had, so the run goes on
-                raise
-            self.settings = dataclasses.replace(self.settings, setup=setup)
-
-    def trigger(self) -> None:
-        """Execute TriggerSoftware: the camera takes one frame, which the iteration yields.
-
-        Only with trigger="software". A camera ignores a trigger while it cannot take one (still
-        exposing or reading out, or within its frame-rate limit: the emulation's 100 fps), so
-        this first waits, up to `timeout_ms`, until the camera is ready for a frame trigger
-        (pylon's WaitForFrameTriggerReady, about 1 ms on the emulation); a camera not ready in
-        that time is a SourceError and no trigger is sent."""
-        if not self.fired:
-            raise SourceError(
-                f"{self.name}: trigger() needs trigger='software' "
-                f"(this camera is set to {self.settings.setup.trigger!r})"
-            )
-        with self._state:
-            if self._closed.is_set():
-                raise SourceError(f"{self.name}: closed; no trigger sent")
-            pylon = self._pylon
-            try:
-                if self._wait_ready:
-                    try:
-                        ready = self._camera.WaitForFrameTriggerReady(
-                            self.settings.timeout_ms, pylon.TimeoutHandling_Return
-                        )
-                    except self._genicam.LogicalErrorException as exc:  # camera cannot say
-                        log.warning("%s: trigger sent unchecked: %s", self.name, sdk_reason(exc))
-                        self._wait_ready, ready = False, True
-                    if not ready:
-                        raise SourceError(
-                            f"{self.name}: not ready for a trigger within "
-                            f"{self.settings.timeout_ms} ms; no trigger sent"
-                        )
-                self._software.Execute()
-            except self._genicam.GenericException as exc:
-                if self._camera.IsCameraDeviceRemoved():
-                    raise SourceDisconnected(f"{self.name}: camera removed") from None
-                raise SourceError(f"{self.name}: TriggerSoftware: {sdk_reason(exc)}") from None
-            self.triggers += 1
-
-    def close(self) -> None:
-        """Stop grabbing and close the camera; safe twice and from another thread (an iteration
-        blocked on the camera ends within RETRIEVE_SLICE_MS)."""
-        with self._state:
-            if self._closed.is_set():
-                return
-            self._closed.set()
-            with self._io:
-                self._teardown()
+    def _fire(self) -> None:
+        """A camera ignores a trigger while it cannot take one (still exposing or reading out,
+        or within its frame-rate limit: the emulation's 100 fps), so this first waits, up to
+        `timeout_ms`, until the camera is ready for a frame trigger (pylon's
+        WaitForFrameTriggerReady, about 1 ms on the emulation); a camera not ready in that time
+        is a SourceError and no trigger is sent."""
+        pylon = self._pylon
+        try:
+            if self._wait_ready:
+                try:
+                    ready = self._camera.WaitForFrameTriggerReady(
+                        self.settings.timeout_ms, pylon.TimeoutHandling_Return
+                    )
+                except self._genicam.LogicalErrorException as exc:  # camera cannot say
+                    log.warning("%s: trigger sent unchecked: %s", self.name, sdk_reason(exc))
+                    self._wait_ready, ready = False, True
+                if not ready:
+                    raise SourceError(
+                        f"{self.name}: not ready for a trigger within "
+                        f"{self.settings.timeout_ms} ms; no trigger sent"
+                    )
+            self._software.Execute()
+        except self._genicam.GenericException as exc:
+            if self._camera.IsCameraDeviceRemoved():
+                raise SourceDisconnected(f"{self.name}: camera removed") from None
+            raise SourceError(f"{self.name}: TriggerSoftware: {sdk_reason(exc)}") from None
 
     def _teardown(self) -> None:
         camera, self._camera = self._camera, None
@@ -277,48 +215,32 @@ class PylonSource(FrameSource):
             except self._genicam.GenericException as exc:
                 log.debug("%s: %s: %s", self.name, step.__name__, sdk_reason(exc))
 
-    def __iter__(self) -> Iterator[Frame]:
-        pylon = self._pylon
-        last = time.monotonic()  # the last grab result of any kind
-        while True:
-            with self._io:
-                if self._closed.is_set():
-                    return
-                camera = self._camera
-                free = self.settings.setup.trigger == "free"
-                try:
-                    # Removal is checked before every wait: a removed emulated camera in free
-                    # run goes on delivering valid frames. The result is taken once the wait
-                    # object says it is there.
-                    if camera.IsCameraDeviceRemoved():
-                        raise SourceDisconnected(f"{self.name}: camera removed (unplugged?)")
-                    ready = camera.GetGrabResultWaitObject().Wait(RETRIEVE_SLICE_MS)
-                    result = (
-                        camera.RetrieveResult(0, pylon.TimeoutHandling_Return) if ready else None
-                    )
-                except self._genicam.GenericException as exc:
-                    reason = sdk_reason(exc)
-                    raise SourceDisconnected(f"{self.name}: camera lost: {reason}") from None
-                arrived = time.time()
-                frame = None
-                try:
-                    if result is not None and result.IsValid():
-                        last = time.monotonic()
-                        frame = self._frame(result, arrived, free)
-                    elif camera.IsCameraDeviceRemoved():
-                        raise SourceDisconnected(f"{self.name}: camera removed (unplugged?)")
-                    elif not camera.IsGrabbing():
-                        raise SourceDisconnected(f"{self.name}: the camera stopped grabbing")
-                    elif free and time.monotonic() - last > self.settings.timeout_ms / 1000:
-                        raise SourceDisconnected(
-                            f"{self.name}: no frame for {self.settings.timeout_ms} ms in free run"
-                        )
-                finally:
-                    if result is not None and result.IsValid():
-                        result.Release()
-            if frame is not None:  # yielded without the lock, so close() is not held up
-                self.delivered += 1
-                yield frame
+    def _poll(self, free: bool) -> CameraFrame | None:
+        pylon, camera = self._pylon, self._camera
+        try:
+            # Removal is checked before every wait: a removed emulated camera in free run goes
+            # on delivering valid frames. The result is taken once the wait object says it is
+            # there.
+            if camera.IsCameraDeviceRemoved():
+                raise SourceDisconnected(f"{self.name}: camera removed (unplugged?)")
+            ready = camera.GetGrabResultWaitObject().Wait(RETRIEVE_SLICE_MS)
+            result = camera.RetrieveResult(0, pylon.TimeoutHandling_Return) if ready else None
+        except self._genicam.GenericException as exc:
+            raise SourceDisconnected(f"{self.name}: camera lost: {sdk_reason(exc)}") from None
+        arrived = time.time()
+        try:
+            if result is not None and result.IsValid():
+                self._heard = time.monotonic()
+                return self._frame(result, arrived, free)
+            if camera.IsCameraDeviceRemoved():
+                raise SourceDisconnected(f"{self.name}: camera removed (unplugged?)")
+            if not camera.IsGrabbing():
+                raise SourceDisconnected(f"{self.name}: the camera stopped grabbing")
+            self._check_heard(free)
+            return None
+        finally:
+            if result is not None and result.IsValid():
+                result.Release()
 
     def _frame(self, result: Any, arrived: float, free: bool) -> CameraFrame | None:
         skipped = result.GetNumberOfSkippedImages()
@@ -339,10 +261,8 @@ class PylonSource(FrameSource):
             pixel_format=self.pixel_format,
         )
         if not result.GrabSucceeded():
-            self.failed += 1
             reason = f"{result.GetErrorDescription()} (0x{result.GetErrorCode():x})"
-            if self.failed <= 10 or self.failed % 100 == 0:
-                log.warning("%s: grab failed (%d so far): %s", self.name, self.failed, reason)
+            self._count_failed(f"grab failed: {reason}")
             if free:
                 self.lost += 1
                 return None

@@ -818,6 +818,10 @@ class MainWindow(QMainWindow):
             self.batch.set_running(True, self.station.paused)
 
     def _source_failed(self, message: str) -> None:
+        # A part still waiting for the display's pace must not paint its verdict over the
+        # source's error: it is in the history, the error is what the operator must see now.
+        self._pending = None
+        self._display_timer.stop()
         self.errors.add_error(message)
         self.verdict.banner.show_error(message, cause="source")
         if self.station is not None:

@@ -56,11 +56,14 @@ def output_name(frame_id: str, suffix: str = ".png") -> PurePosixPath:
 @dataclass(frozen=True)
 class Recorded:
     """What recording one frame gave: its row id, why an image could not be saved (or None),
-    and the latency from `started` to the row being ready (None without `started`)."""
+    and the latency from `started` to the row being ready (None without `started`); for a part
+    the review policy queues, why and where its original went (`Recorder.queue_for_review`)."""
 
     row_id: int
     error: str | None = None
     latency_ms: float | None = None
+    review_reasons: tuple[str, ...] = ()
+    image_path: Path | None = None
 
 
 def open_store(output_dir: str | Path) -> ResultStore:
@@ -82,7 +85,7 @@ class Recorder:
     name inspected again, or two sources with the same names): the new one gets a free name.
     With a `review` policy, a part it queues (engine.review_rules) keeps its original whatever
     `originals` says (under review/images/ when the policy keeps none) and is put in the
-    review queue once its row is stored.
+    review queue by `queue_for_review` once its result has been handed on.
 
     Safe to call from a worker thread: the store serialises its own access.
     """
@@ -145,29 +148,30 @@ class Recorder:
                 if path is not None:
                     path.unlink(missing_ok=True)
             raise
-        if reasons:
-            self._queue_for_review(row_id, result, reasons, image_path)
-        return Recorded(row_id, error, latency)
+        return Recorded(row_id, error, latency, tuple(reasons), image_path)
 
-    def _queue_for_review(
-        self, row_id: int, result: InspectionResult, reasons: list[str], image_path: Path | None
-    ) -> None:
-        """Queue a stored part; a part whose original could not be archived is not queued (a
-        reviewer could not see it), and a queue that cannot be written never stops the run."""
-        if image_path is None:
-            log.error("result %d not queued for review: its original was not saved", row_id)
+    def queue_for_review(self, recorded: Recorded, result: InspectionResult) -> None:
+        """Queue a stored part the policy chose (`recorded.review_reasons`). The station calls
+        this after the part's result has gone to the line: writing its U-Net mask and heat map
+        is no part of the trigger-to-result time. A part whose original could not be archived
+        is not queued (a reviewer could not see it), and a queue that cannot be written never
+        stops the run."""
+        if not recorded.review_reasons or self._queue is None:
+            return
+        if recorded.image_path is None:
+            log.error("result %d not queued for review: no original saved", recorded.row_id)
             return
         try:
             self._queue.add(
-                row_id,
-                reasons,
-                image_path=image_path,
+                recorded.row_id,
+                list(recorded.review_reasons),
+                image_path=recorded.image_path,
                 result=result,
                 folder=self.out_dir,
                 bundle=self.bundle,
             )
         except (StoreError, ReviewError) as exc:
-            log.error("result %d not queued for review: %s", row_id, exc)
+            log.error("result %d not queued for review: %s", recorded.row_id, exc)
 
     def record_failure(
         self,

@@ -139,6 +139,8 @@ class _Run:
     lost_before: int = 0  # frames dropped by the sources this run had before the last reopen
     failed: set[str] = field(default_factory=set)  # frame ids with failures not yet retried
     meas_id: str | None = None  # the line's measurement id of the run's untriggered parts
+    # The last part the review policy chose, queued once its result has been published.
+    review_due: tuple[Recorder, Recorded, InspectionResult] | None = None
 
 
 class Station:
@@ -600,7 +602,7 @@ class Station:
             if file_mode:  # a new file is the trigger; its detection time is the trigger time
                 clock = ready - frame.decode_ms / 1000
                 trig = Trigger(frame.timestamp, clock, origin="file")
-            self.events.publish(self._part(run, frame, trig, prepared))
+            self._publish_part(run, self._part(run, frame, trig, prepared))
 
     def _frames_in_order(self, run: _Run) -> Iterator[tuple[Frame, PreparedInput | None, float]]:
         """The source's frames in order, each with its model inputs when made ahead and the
@@ -683,7 +685,7 @@ class Station:
                     self._busy = False
             # The result and Ready are published once the station is free, so a trigger sent
             # on either (a PLC adapter answering the result) is taken, not missed as busy.
-            self.events.publish(event)
+            self._publish_part(run, event)
             cause = self._ending() if self._stop.is_set() else None
             self._machine.fire(JOB_ENDINGS.get(cause, "SingleExecutionToReadyAuto"))
 
@@ -706,7 +708,7 @@ class Station:
             frame = run.feed.take(self.trigger_timeout_s, after=trig.time)
         except SourceError as exc:  # the camera dropped out: the triggered part is an ERROR
             lost = Frame(f"job-{run.jobs}", time.time(), run.source.name, error=str(exc))
-            self.events.publish(self._part(run, lost, trig))
+            self._publish_part(run, self._part(run, lost, trig))
             raise
         except SourceEnded:
             self._missed(trig, "source has no more frames", run)
@@ -717,6 +719,15 @@ class Station:
         return frame
 
     # --- one part -----------------------------------------------------------------------------
+    def _publish_part(self, run: _Run, event: ResultReady | FrameFailed) -> None:
+        """Publish a part's event, then queue it for review if the policy chose it: the line
+        has its result before the review images are written."""
+        self.events.publish(event)
+        due, run.review_due = run.review_due, None
+        if due is not None:
+            recorder, recorded, result = due
+            recorder.queue_for_review(recorded, result)
+
     def _part(
         self,
         run: _Run,
@@ -777,6 +788,8 @@ class Station:
             error = f"not recorded ({exc})"
             recorded = Recorded(0, error, (time.perf_counter() - started) * 1000)
         verdict = result.verdict.value if result is not None else ERROR
+        if recorded.review_reasons and result is not None:
+            run.review_due = (recorder, recorded, result)
         summary = run.summary
         if recorded.row_id:  # counted from what was stored: nothing counted twice or unsaved
             self._count_stored(run, frame, verdict, recorded.row_id)

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from engine.bundle import load_bundle
+from engine.events import ResultReady
 from engine.inspector import Inspector
 from engine.recipes import Recipe, RecipeError, load_recipes, parse_recipes, recipes_data
 from engine.recorder import open_store
@@ -129,6 +130,29 @@ def test_the_station_queues_parts_with_their_reasons_and_archives_them(tmp_path,
     # the unqueued OK part stays unarchived, as its recipe says
     ok = station.store.select(["frame_id = ?"], ["a_ok.png"])[0]
     assert ok.image_path is None and queue.for_inspection(ok.id) is None
+
+
+def test_a_part_is_queued_only_after_its_result_went_out(tmp_path, tiny_bundle):
+    """The line (a subscriber, like the OPC UA and MQTT links) has the result before the review
+    images are written: they are no part of the trigger-to-result time."""
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "b_red.png"), _image(RED))
+    store = open_store(tmp_path / "out")
+    station = Station(store, provider="cpu")
+    station.prepare(Recipe("a", str(tiny_bundle), review=ReviewPolicy()), "test")
+    queue = ReviewQueue(store)
+    seen: list[tuple[int, object]] = []
+    station.subscribe(
+        lambda event: (
+            isinstance(event, ResultReady)
+            and seen.append((event.part.result_id, queue.for_inspection(event.part.result_id)))
+        )
+    )
+    station.run(folder)
+    [(row_id, queued_then)] = seen
+    assert queued_then is None
+    assert queue.for_inspection(row_id).reasons == ["disagreement"]
 
 
 def test_a_queued_part_the_policy_archives_keeps_its_policy_folder(tmp_path, station_run):

@@ -27,6 +27,10 @@ The file, edited by hand or from the window's engineer settings:
     trigger = "line1"                  # free, software, line0..line4 (a light barrier)
     activation = "rising"              # rising or falling edge
 
+    [recipes.metal_nut.review]         # optional; when parts go to the review queue (review.md)
+    near_margin = 0.1                  # a score within 10 % of its threshold
+    audit_share = 0.02                 # 2 % of OK parts at random, as an audit sample
+
 A recipe's id is its table name, so ids are unique by construction. Errors name the file and
 the field (`recipes.metal_nut.overlays`).
 """

@@ -213,6 +213,11 @@ def test_statistics_view_and_lot_and_shift_counters(qtbot, window, tmp_path):
     assert all(t != "–" for t in timing[:4])
     assert view.shown.reasons == {"U-Net + anomaly": 1}
     assert len(view.trend.getData()[0]) == 1
+    # The counter panel gets the same snapshot by a signal of its own, queued after the view's.
+    qtbot.waitUntil(
+        lambda: window.counters.periods.text().startswith("lot L-1: 4 parts"),
+        timeout=RUN_TIMEOUT_MS,
+    )
     lines = window.counters.periods.text().splitlines()
     assert lines[0] == "lot L-1: 4 parts, 1 NG, 75.0 %" and lines[1].startswith("shift ")
     view.end_button.click()

@@ -59,8 +59,10 @@ class Mosquitto:
         folder: Path,
         port: int | None = None,
         tls: tuple[Path, Path, Path] | None = None,
+        require_certificate: bool = False,
     ) -> None:
-        """`tls`: (CA, certificate, key) files for a TLS listener instead of plain TCP."""
+        """`tls`: (CA, certificate, key) files for a TLS listener instead of plain TCP; with
+        `require_certificate` a client must show a certificate signed by that CA."""
         self.binary = binary
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -72,6 +74,8 @@ class Mosquitto:
         self.starts = 0
         keys = ("cafile", "certfile", "keyfile")
         tls_lines = "".join(f"{k} {v}\n" for k, v in zip(keys, tls, strict=True)) if tls else ""
+        if tls and require_certificate:
+            tls_lines += "require_certificate true\n"
         # Started as root, mosquitto drops to user `mosquitto`, who cannot read the test's
         # private folders (its log, the TLS files); for any other user this line is a no-op.
         user = f"user {pwd.getpwuid(os.geteuid()).pw_name}\n"

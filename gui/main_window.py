@@ -56,6 +56,7 @@ from gui.model_table import ModelTable, details_of_result
 from gui.permissions import Action
 from gui.review_actions import ReviewActions
 from gui.settings import (
+    MQTT_TLS_FILES,
     StationSettings,
     load_thresholds,
     save_thresholds,
@@ -547,14 +548,15 @@ class MainWindow(QMainWindow):
         self._show_links()
 
     def _link_options(self, kind: str) -> dict[str, str]:
-        """The settings beyond a link's address: OPC UA's login, MQTT's CA file."""
+        """The settings beyond a link's address: OPC UA's login, MQTT's TLS files."""
         if kind == "opcua" and self.settings.opcua_user:
             return {
                 "username": self.settings.opcua_user,
                 "password_hash": self.settings.opcua_password_hash,
             }
-        if kind == "mqtt" and self.settings.mqtt_ca_file:
-            return {"ca_file": self.settings.mqtt_ca_file}
+        if kind == "mqtt":
+            files = {field: getattr(self.settings, name) for name, field in MQTT_TLS_FILES.items()}
+            return {field: path for field, path in files.items() if path}
         return {}
 
     def _close_links(self) -> None:
@@ -1027,7 +1029,7 @@ class MainWindow(QMainWindow):
         self._apply_trigger_mode()
         self.alarm_panel.set_limits(alarm_limits(self.settings))
         self.statistics.set_shift_starts(self.settings.shift_starts)
-        link_fields = (*LINK_KINDS_IN_WINDOW, "opcua_user", "opcua_password_hash", "mqtt_ca_file")
+        link_fields = (*LINK_KINDS_IN_WINDOW, "opcua_user", "opcua_password_hash", *MQTT_TLS_FILES)
         if any(getattr(new, k) != getattr(old, k) for k in link_fields):
             self._start_links()
 

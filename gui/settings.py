@@ -41,6 +41,14 @@ def default_recipes_file() -> Path:
     return _app_data() / "recipes.toml"
 
 
+# The MQTT link's TLS files: setting -> MqttConfig field (engine.line.mqtt).
+MQTT_TLS_FILES = {
+    "mqtt_ca_file": "ca_file",
+    "mqtt_cert_file": "cert_file",
+    "mqtt_key_file": "key_file",
+}
+
+
 @dataclass
 class StationSettings:
     """Everything the engineer sets and the station remembers between shifts."""
@@ -68,6 +76,8 @@ class StationSettings:
     opcua_password_hash: str = ""  # its password, hashed (engine.line.opcua_security)
     mqtt: str = ""  # mqtt://HOST:PORT of the broker (mqtts:// for TLS)
     mqtt_ca_file: str = ""  # with mqtts://: the CA that signed the broker's certificate
+    mqtt_cert_file: str = ""  # with mqtts://: the station's client certificate (PEM) ...
+    mqtt_key_file: str = ""  # ... and its private key, for brokers that ask for one
     # Alarm limits (engine.alarms; 0 switches a rule off) and shift starts (engine.statistics).
     alarm_consecutive_ng: int = 5
     alarm_ng_rate_percent: float = 20.0

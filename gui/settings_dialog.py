@@ -342,12 +342,27 @@ class SettingsDialog(QDialog):
                 )
                 form.addRow(self.tr("OPC UA user"), self.opcua_user)
                 form.addRow(self.tr("OPC UA password"), self.opcua_password)
-            if kind == "mqtt":  # mqtts:// verifies the broker against this CA
-                self.mqtt_ca_file = QLineEdit(self.settings.mqtt_ca_file)
-                self.mqtt_ca_file.setPlaceholderText(
-                    self.tr("mqtts://: CA file (PEM); else system CAs")
-                )
-                form.addRow(self.tr("MQTT CA file"), self.mqtt_ca_file)
+            if kind == "mqtt":  # mqtts://: the broker checked against the CA; a client cert
+                tls_rows = {
+                    "mqtt_ca_file": (
+                        self.tr("MQTT CA file"),
+                        self.tr("mqtts://: CA file (PEM); else system CAs"),
+                    ),
+                    "mqtt_cert_file": (
+                        self.tr("MQTT client certificate"),
+                        self.tr("mqtts://: certificate (PEM), if the broker asks for one"),
+                    ),
+                    "mqtt_key_file": (
+                        self.tr("MQTT client key"),
+                        self.tr("mqtts://: its private key (PEM)"),
+                    ),
+                }
+                self.mqtt_files = {}
+                for name, (label, hint) in tls_rows.items():
+                    edit = QLineEdit(getattr(self.settings, name), placeholderText=hint)
+                    self.mqtt_files[name] = edit
+                    form.addRow(label, edit)
+                self.mqtt_ca_file = self.mqtt_files["mqtt_ca_file"]
             state = QLabel(self.link_states.get(kind, self.tr("off")), objectName="linkState")
             state.setWordWrap(True)
             form.addRow("", state)
@@ -386,7 +401,7 @@ class SettingsDialog(QDialog):
         """Why a typed path cannot be used (None: all can): a bundle must be there, the output
         folder and recipe file may be new; none may be a system file, FIFO or device."""
         typed = [(self.bundle, False), (self.output_dir, True), (self.recipes_file, True)]
-        typed.append((self.mqtt_ca_file, False))
+        typed += [(edit, False) for edit in self.mqtt_files.values()]
         for edit, missing_ok in typed:
             if edit.text().strip():
                 try:
@@ -410,7 +425,8 @@ class SettingsDialog(QDialog):
         for kind, field in self.link_fields.items():
             setattr(self.settings, kind, field.text().strip())
         self.settings.opcua_user = self.opcua_user.text().strip()
-        self.settings.mqtt_ca_file = self.mqtt_ca_file.text().strip()
+        for name, edit in self.mqtt_files.items():
+            setattr(self.settings, name, edit.text().strip())
         self.alarm_tab.apply_to(self.settings)
         if self.opcua_password.text():
             self.settings.opcua_password_hash = hash_opcua_password(self.opcua_password.text())

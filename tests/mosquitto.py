@@ -20,14 +20,17 @@ from bench.mosquitto import Mosquitto, find_mosquitto
 
 
 def mosquitto_broker(
-    tmp_path: Path, tls: tuple[Path, Path, Path] | None = None
+    tmp_path: Path, tls: tuple[Path, Path, Path] | None = None, require_certificate: bool = False
 ) -> Iterator[Mosquitto]:
     """Body of a pytest fixture: a started broker (a TLS listener with `tls`: CA, certificate,
-    key), always killed at the end of the test."""
+    key; asking clients for a certificate with `require_certificate`), always killed at the end
+    of the test."""
     binary = find_mosquitto()
     if binary is None:
         pytest.skip("mosquitto is not installed (Debian: apt-get install -y mosquitto)")
-    broker = Mosquitto(binary, tmp_path / "mosquitto", tls=tls)
+    broker = Mosquitto(
+        binary, tmp_path / "mosquitto", tls=tls, require_certificate=require_certificate
+    )
     broker.start()
     try:
         yield broker

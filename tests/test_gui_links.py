@@ -83,6 +83,41 @@ def tls_broker(tmp_path):
         yield broker
 
 
+@pytest.fixture()
+def cert_broker(tmp_path):
+    """A TLS broker that asks clients for a certificate signed by its CA; its own certificate
+    and key serve the station as the client's (one CA signs both)."""
+    files = make_ca_and_server(tmp_path / "tls")
+    for broker in mosquitto_broker(tmp_path, tls=files, require_certificate=True):
+        broker.files = files
+        yield broker
+
+
+def test_mqtt_client_certificate_from_the_settings(qtbot, tmp_path, tiny_bundle, cert_broker):
+    """A broker that asks for a client certificate takes the station's, named in the settings;
+    without it the link does not connect."""
+    ca, cert, key = cert_broker.files
+    url = f"mqtts://127.0.0.1:{cert_broker.port}"
+    window = open_window(
+        qtbot, ini_settings(tmp_path), tiny_bundle, tmp_path / "out", mqtt=url, mqtt_ca_file=str(ca)
+    )
+    try:
+        assert window.links["mqtt"].config.cert_file is None
+        qtbot.wait(1000)
+        assert not window.links["mqtt"].status().connected  # the broker trusted: no certificate
+        dialog = SettingsDialog(window.settings, window.inspector, None, links={})
+        files = {"mqtt_ca_file": ca, "mqtt_cert_file": cert, "mqtt_key_file": key}
+        for name, path in files.items():
+            dialog.mqtt_files[name].setText(str(path))
+        dialog.applied.connect(window.apply_settings)
+        dialog.accept()
+        link = window.links["mqtt"]
+        assert (link.config.cert_file, link.config.key_file) == (str(cert), str(key))
+        qtbot.waitUntil(lambda: link.status().connected, timeout=RUN_TIMEOUT_MS)
+    finally:
+        window.close()
+
+
 def test_mqtt_over_tls_from_the_settings_with_a_ca_file(qtbot, tmp_path, tiny_bundle, tls_broker):
     mqtt = {"mqtt": f"mqtts://127.0.0.1:{tls_broker.port}", "mqtt_ca_file": str(tls_broker.ca)}
     window = open_window(qtbot, ini_settings(tmp_path), tiny_bundle, tmp_path / "out", **mqtt)

@@ -1462,6 +1462,22 @@ Anomaliewert {score} / Schwelle {threshold}</translation>
         <translation>MQTT-CA-Datei</translation>
     </message>
     <message>
+        <source>MQTT client certificate</source>
+        <translation>MQTT-Client-Zertifikat</translation>
+    </message>
+    <message>
+        <source>mqtts://: certificate (PEM), if the broker asks for one</source>
+        <translation>mqtts://: Zertifikat (PEM), wenn der Broker eines verlangt</translation>
+    </message>
+    <message>
+        <source>MQTT client key</source>
+        <translation>MQTT-Client-Schlüssel</translation>
+    </message>
+    <message>
+        <source>mqtts://: its private key (PEM)</source>
+        <translation>mqtts://: sein privater Schlüssel (PEM)</translation>
+    </message>
+    <message>
         <source>off</source>
         <translation>aus</translation>
     </message>

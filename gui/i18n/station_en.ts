@@ -1457,6 +1457,22 @@ Anomaly score {score} / threshold {threshold}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>MQTT client certificate</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>mqtts://: certificate (PEM), if the broker asks for one</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>MQTT client key</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>mqtts://: its private key (PEM)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>off</source>
         <translation type="unfinished"></translation>
     </message>

@@ -118,12 +118,13 @@ def test_the_unet_gate_is_one_point_of_dice():
     assert not check_gate("segmentation", unet(0.011)).passed
 
 
-def test_gpu_providers_run_fp32_unless_forced(int8_bundle):
+def test_gpu_providers_run_fp32_unless_forced_and_openvino_runs_int8(int8_bundle):
     spec = load_bundle(int8_bundle).anomaly
-    for provider in ("CUDAExecutionProvider", "OpenVINOExecutionProvider"):
+    for provider in ("CUDAExecutionProvider", "DmlExecutionProvider"):
         choice = choose_variant("anomaly", spec, provider, "auto")
         assert (choice.precision, choice.variant) == ("fp32", None)
     assert choose_variant("anomaly", spec, "CUDAExecutionProvider", "int8").precision == "int8"
+    assert choose_variant("anomaly", spec, "OpenVINOExecutionProvider", "auto").precision == "int8"
 
 
 def test_the_env_var_forces_a_precision(int8_bundle, monkeypatch):

@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from engine.atomic_file import replace_file
+
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 ROLES = ("segmentation", "anomaly")
@@ -453,16 +455,7 @@ def _read_model(path: Path, read: _Reader, manifest: dict[str, Any], role: str) 
     source = f"{path}/{MANIFEST}"
     entry = _Fields(manifest["models"][role], f"models.{role}", source)
     name = _safe_member(entry.get("file", str), source, f"models.{role}.file")
-    expected = entry.get("sha256", str).lower()
-    data = read(name)
-    if data is None:
-        raise BundleError(f"{path}: file {name!r} named in field 'models.{role}.file' is missing")
-    if sha256_bytes(data) != expected:
-        raise BundleError(
-            f"{path}/{name}: sha256 does not match field 'models.{role}.sha256' "
-            "(file changed or corrupt)"
-        )
-    return data
+    return _read_checked(path, read, f"models.{role}", name, entry.get("sha256", str))
 
 
 def _read_variants(path: Path, read: _Reader, manifest: dict[str, Any]) -> dict:
@@ -472,16 +465,22 @@ def _read_variants(path: Path, read: _Reader, manifest: dict[str, Any]) -> dict:
         for i, entry in enumerate(manifest["models"].get(role, {}).get("variants", [])):
             where = f"models.{role}.variants[{i}]"
             name = _safe_member(entry["file"], f"{path}/{MANIFEST}", f"{where}.file")
-            data = read(name)
-            if data is None:
-                raise BundleError(f"{path}: file {name!r} named in field '{where}.file' is missing")
-            if sha256_bytes(data) != entry["sha256"].lower():
-                raise BundleError(
-                    f"{path}/{name}: sha256 does not match field '{where}.sha256' "
-                    "(file changed or corrupt)"
-                )
-            found[(role, entry["precision"])] = data
+            found[(role, entry["precision"])] = _read_checked(
+                path, read, where, name, entry["sha256"]
+            )
     return found
+
+
+def _read_checked(path: Path, read: _Reader, where: str, name: str, sha256: str) -> bytes:
+    """Member `name`'s bytes, named by manifest field `where`, checked against `sha256`."""
+    data = read(name)
+    if data is None:
+        raise BundleError(f"{path}: file {name!r} named in field '{where}.file' is missing")
+    if sha256_bytes(data) != sha256.lower():
+        raise BundleError(
+            f"{path}/{name}: sha256 does not match field '{where}.sha256' (file changed or corrupt)"
+        )
+    return data
 
 
 def load_bundle(path: Path | str) -> Bundle:
@@ -512,10 +511,8 @@ def load_bundle(path: Path | str) -> Bundle:
     )
 
 
-def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-    tmp.replace(path)
+def _write_manifest(bundle_dir: Path, manifest: dict[str, Any]) -> None:
+    replace_file(bundle_dir / MANIFEST, json.dumps(manifest, indent=2, sort_keys=False) + "\n")
 
 
 def _read_manifest_for_update(bundle_dir: Path) -> dict[str, Any]:
@@ -563,7 +560,7 @@ def write_model(
     target = bundle_dir / file_name
     if Path(onnx_path).resolve() != target.resolve():
         shutil.copyfile(onnx_path, target)
-    _write_json_atomic(bundle_dir / MANIFEST, manifest)
+    _write_manifest(bundle_dir, manifest)
     return bundle_dir / MANIFEST
 
 
@@ -588,7 +585,7 @@ def add_variant(
     model["variants"] = [*kept, {**entry, "file": file_name, "sha256": digest}]
     parse_manifest(manifest, f"{bundle_dir}/{MANIFEST}")
     shutil.copyfile(onnx_path, bundle_dir / file_name)
-    _write_json_atomic(bundle_dir / MANIFEST, manifest)
+    _write_manifest(bundle_dir, manifest)
     return bundle_dir / file_name
 
 
@@ -597,7 +594,7 @@ def set_metrics(bundle_dir: Path | str, role: str, split: str, metrics: dict[str
     bundle_dir = Path(bundle_dir)
     manifest = _read_manifest_for_update(bundle_dir)
     manifest.setdefault("metrics", {}).setdefault(role, {})[split] = metrics
-    _write_json_atomic(bundle_dir / MANIFEST, manifest)
+    _write_manifest(bundle_dir, manifest)
 
 
 def set_section(bundle_dir: Path | str, key: str, value: Any) -> None:
@@ -607,7 +604,7 @@ def set_section(bundle_dir: Path | str, key: str, value: Any) -> None:
     manifest = _read_manifest_for_update(bundle_dir)
     manifest[key] = value
     parse_manifest(manifest, f"{bundle_dir}/{MANIFEST}")
-    _write_json_atomic(bundle_dir / MANIFEST, manifest)
+    _write_manifest(bundle_dir, manifest)
 
 
 def pack_bundle(bundle_dir: Path | str, zip_path: Path | str) -> Path:

@@ -45,6 +45,7 @@ from pathlib import Path
 
 import tomli_w
 
+from engine.atomic_file import replace_file
 from engine.cameras.common import CameraSetup, setup_problems
 from engine.overlay import MODES
 from engine.result import Thresholds
@@ -291,8 +292,4 @@ def recipes_data(book: RecipeBook) -> dict:
 
 def save_recipes(book: RecipeBook, path: Path | str) -> Path:
     """Write the book as TOML (atomically: a crash leaves the old file); returns the path."""
-    path = Path(path)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(tomli_w.dumps(recipes_data(book)), encoding="utf-8")
-    temporary.replace(path)
-    return path
+    return replace_file(path, tomli_w.dumps(recipes_data(book)))

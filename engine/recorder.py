@@ -226,12 +226,11 @@ class Recorder:
                 image = render_overlay(frame.image, result, self.overlay_mode)
                 overlay_path = _write(target, image)
                 _add_ms(timings, "overlay", clock)
-            if _applies(self.originals, is_ng) or for_review:
+            kept = _applies(self.originals, is_ng)
+            if kept or for_review:
                 clock = time.perf_counter()
-                kept = NG_DIR if is_ng else ALL_DIR
-                image_path = self._archive(
-                    frame, kept if _applies(self.originals, is_ng) else REVIEW_ORIGINALS
-                )
+                folder = (NG_DIR if is_ng else ALL_DIR) if kept else REVIEW_ORIGINALS
+                image_path = self._archive(frame, folder)
                 _add_ms(timings, "archive", clock)
         except OSError as exc:
             message = f"output not saved: {exc}"

@@ -660,13 +660,11 @@ def open_source(
     text = str(spec)
     kind = classify(text)
     if is_camera_spec(text):
-        from engine.cameras.common import CameraSetup
-
         try:
             camera = parse_camera_spec(text)
         except CameraSpecError as exc:
             raise SourceError(str(exc)) from None
-        return open_camera(camera, camera_setup or CameraSetup(), software)
+        return open_camera(camera, camera_setup, software)
     if kind == "camera":
         return CameraSource(int(text) if text.isdigit() else text)
     path = Path(text)

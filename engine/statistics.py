@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.lots import Lot, current_lot
-from engine.store import Counters, Record, ResultStore, count_verdicts
+from engine.store import COUNTED, Counters, Record, ResultStore, count_verdicts
 
 HOUR_S = 3600.0
 DEFAULT_SHIFT_STARTS = "06:00, 14:00, 22:00"
@@ -26,7 +26,6 @@ REASON_LABELS = {
     ("segmentation", "anomaly"): "U-Net + anomaly",
 }
 JUDGED = "verdict IN ('OK', 'NG')"
-COUNTED = "retried_in IS NULL"  # a failure tried again is history, not a count (engine.store)
 
 
 @dataclass(frozen=True)

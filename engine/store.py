@@ -493,7 +493,7 @@ class ResultStore:
         """Totals by verdict, counted after the last `reset_counters` unless `since_reset` is
         False; optionally for one source only."""
         where, params = _filters(source=source)
-        where += (" AND " if where else " WHERE ") + "retried_in IS NULL"
+        where += (" AND " if where else " WHERE ") + COUNTED
         if since_reset:
             where += f" AND id > {_LAST_RESET}"
         with self.connection() as db:
@@ -646,6 +646,8 @@ def _take_writer_lock(db_path: Path) -> IO[str]:
 _TRIGGER_COLUMNS = frozenset(
     {"part_id", "job_id", "meas_id", "recipe_id", "trigger_time", "latency_ms"}
 )
+# The rows the counters count: a failure tried again is history, not a count (retry_failures).
+COUNTED = "retried_in IS NULL"
 _LAST_RESET = "(SELECT COALESCE(MAX(last_inspection_id), 0) FROM counter_resets)"
 JSON_COLUMNS = ("region_areas", "timings_ms", "regions", "reasons", "rejected_by")  # JSON text
 

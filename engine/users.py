@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from pathlib import Path
 
+from engine.atomic_file import replace_file
 from engine.audit import AuditTrail
 from engine.recorder import DB_NAME
 from engine.store import ResultStore, StoreError
@@ -231,11 +232,7 @@ def save_users(book: UserBook, path: Path | str | None = None) -> Path:
         },
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, indent=1)
-    temporary.replace(path)
+    replace_file(path, json.dumps(data, indent=1), private=True)
     book.path = path
     return path
 

@@ -9,6 +9,7 @@ from PySide6.QtCore import QSettings, QStandardPaths
 
 from engine.providers import CHOICES as PROVIDER_CHOICES
 from engine.result import Thresholds
+from engine.statistics import DEFAULT_SHIFT_STARTS
 from engine.users import (
     LEGACY_SCHEME,
     USERS_FILE,
@@ -84,7 +85,7 @@ class StationSettings:
     alarm_ng_rate_window: int = 50
     alarm_uninspected: int = 10
     alarm_link_down: bool = True
-    shift_starts: str = "06:00, 14:00, 22:00"
+    shift_starts: str = DEFAULT_SHIFT_STARTS
     language: str = ""  # en, de; empty: the system's (gui.i18n), applied at start
 
     @classmethod

@@ -84,14 +84,14 @@ def _backend(name: str) -> ModuleType:
     return importlib.import_module(f"engine.cameras.{name}")
 
 
-def open_camera(spec: CameraSpec, setup: CameraSetup, software: bool) -> FrameSource:
-    """Open the camera `spec` names with `setup` as a station run uses it (`software`: fired
-    by the station's software trigger; else free run, or hardware-triggered on a line)."""
-    from engine.cameras.common import CameraSettings
+def open_camera(spec: CameraSpec, setup: CameraSetup | None, software: bool) -> FrameSource:
+    """Open the camera `spec` names with `setup` (None: the camera's own settings) as a station
+    run uses it (`software`: fired by the station's software trigger; else free run, or
+    hardware-triggered on a line)."""
+    from engine.cameras.common import CameraSettings, CameraSetup
 
-    settings = CameraSettings(
-        spec.serial, spec.user_id, setup.for_station(software), producer=spec.producer
-    )
+    setup = (setup or CameraSetup()).for_station(software)
+    settings = CameraSettings(spec.serial, spec.user_id, setup, producer=spec.producer)
     return getattr(_backend(spec.backend), SOURCE_CLASSES[spec.backend])(settings)
 
 

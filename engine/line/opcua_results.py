@@ -69,8 +69,12 @@ def _where(where: ResultFilter) -> tuple[list[str], list[Any]]:
     if where.verdicts is not None:
         clauses.append(f"verdict IN ({', '.join('?' * len(where.verdicts))})")
         params.extend(where.verdicts)
-    columns = (("part_id", where.part_id), ("recipe_id", where.recipe_id))
-    for column, value in (*columns, ("meas_id", where.meas_id)):
+    columns = (
+        ("part_id", where.part_id),
+        ("recipe_id", where.recipe_id),
+        ("meas_id", where.meas_id),
+    )
+    for column, value in columns:
         if value is not None:
             clauses.append(f"{column} = ?")
             params.append(value)

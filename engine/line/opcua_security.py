@@ -22,7 +22,6 @@ import hashlib
 import hmac
 import ipaddress
 import logging
-import os
 import secrets
 import socket
 import sys
@@ -36,6 +35,8 @@ from asyncua.crypto.permission_rules import USER_TYPES, PermissionRuleset, User,
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID
+
+from engine.atomic_file import replace_file
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +182,7 @@ def ensure_certificate(folder: Path, application_uri: str, host: str) -> ServerC
             [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH],
             days=CERT_DAYS,
         )
-        _write_private(key_path, cert_gen.dump_private_key_as_pem(key))
+        replace_file(key_path, cert_gen.dump_private_key_as_pem(key), private=True)
         cert_path.write_bytes(cert.public_bytes(Encoding.DER))
     except OSError as exc:
         raise SecurityError(
@@ -221,15 +222,6 @@ def _alt_names(application_uri: str, host: str) -> list[x509.GeneralName]:
         names.append(x509.DNSName(host))
     names.extend(x509.IPAddress(ipaddress.ip_address(a)) for a in sorted(addresses))
     return names
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """Write a secret readable by the owner only (created so, never briefly world-readable)."""
-    temporary = path.with_name(path.name + ".tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    temporary.replace(path)
 
 
 def main() -> int:

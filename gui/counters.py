@@ -14,6 +14,12 @@ from gui.i18n.engine_text import engine_text
 from gui.model_table import verdict_name
 
 
+def yield_text(counts: Counters) -> str:
+    """The yield as the panels show it: a percentage, or a dash before the first judged part."""
+    share = counts.yield_
+    return "–" if share is None else f"{100 * share:.1f} %"
+
+
 def add_verdict(counts: Counters, verdict: str) -> Counters:
     """Counts after one more frame (OK, NG or ERROR), as the store will count it."""
     return dataclasses.replace(
@@ -69,8 +75,7 @@ class CounterPanel(QWidget):
         self.values["total"].setText(str(counts.ok + counts.ng))
         self.values["ok"].setText(str(counts.ok))
         self.values["ng"].setText(str(counts.ng))
-        share = counts.yield_
-        self.values["yield"].setText("–" if share is None else f"{100 * share:.1f} %")
+        self.values["yield"].setText(yield_text(counts))
         logged = self.tr("{count} error(s) logged").format(count=counts.errors)
         self.errors.setText(logged if counts.errors else "")
 
@@ -78,11 +83,12 @@ class CounterPanel(QWidget):
         """One line per period (the lot, the shift): parts, NG and yield; besides the total."""
         lines = []
         for label, counts in periods.items():
-            share = counts.yield_
-            rate = "–" if share is None else f"{100 * share:.1f} %"
             lines.append(
                 self.tr("{period}: {parts} parts, {ng} NG, {rate}").format(
-                    period=engine_text(label), parts=counts.ok + counts.ng, ng=counts.ng, rate=rate
+                    period=engine_text(label),
+                    parts=counts.ok + counts.ng,
+                    ng=counts.ng,
+                    rate=yield_text(counts),
                 )
             )
         self.periods.setText("\n".join(lines))

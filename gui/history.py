@@ -233,14 +233,8 @@ class HistoryPanel(QTabWidget):
     def attach(self, store: ResultStore | None) -> None:
         """Show the newest page of `store` (None: empty lists)."""
         self.store = store
-        self.show_page(0, "recent")
-        self.show_page(0, "ng")
-
-    def show_page(self, page: int, which: str = "recent") -> None:
-        if which == "recent":
-            self._show_page(self.recent, self.recent_pager, page, None)
-        else:
-            self._show_page(self.ng, self.ng_pager, page, "NG")
+        self._show_page(self.recent, self.recent_pager, 0, None)
+        self._show_page(self.ng, self.ng_pager, 0, "NG")
 
     def _show_page(self, thumbs: _ThumbList, pager: _Pager, page: int, verdict: str | None):
         if self.store is None:

@@ -34,7 +34,7 @@ from engine.overlay import MODES, render_overlay
 from engine.providers import available_choices
 from engine.recipes import THRESHOLD_FIELDS, Recipe, RecipeError, load_recipes, save_recipes
 from engine.recorder import open_store
-from engine.result import Thresholds
+from engine.result import InspectionResult, Thresholds
 from engine.sources import FrameSource, classify, source_key
 from engine.station import Active, Display, Station, TriggerMode
 from engine.store import ResultStore, StoreError
@@ -356,12 +356,11 @@ class MainWindow(QMainWindow):
             f"Execution provider {self.settings.provider!r} is not available in this "
             f"onnxruntime (it offers {', '.join(choices)}); using {in_use}"
         )
-        self.settings.provider = in_use
-        self.settings.save(self.qsettings)
+        self._keep_provider_in_use()
 
     def _keep_provider_in_use(self) -> None:
-        """After a failed load the station and the settings name the provider the running
-        model uses: the next load (another recipe) must not fail on the refused one again."""
+        """After a failed load, or a refused provider, the station and the settings name the
+        provider the running model uses: the next load must not fail on the refused one again."""
         self.station.provider = self._provider_used
         in_use = self._provider_used or "auto"
         if self.settings.provider != in_use:
@@ -892,8 +891,7 @@ class MainWindow(QMainWindow):
         if isinstance(shown, Inspected):
             self.current, self.replay = shown, None
             self.view.set_qimage(shown.overlay)
-            self.verdict.show_result(shown.result)
-            self.model_table.show_details(details_of_result(shown.result))
+            self._show_details(shown.result)
         elif shown is not None:
             self._show_failure(shown)
 
@@ -947,8 +945,13 @@ class MainWindow(QMainWindow):
         image = render_overlay(self.current.frame.image, self.current.result, mode, opacity, False)
         self.current.overlay = bgr_to_qimage(image)
         self.view.set_qimage(self.current.overlay)
-        self.verdict.show_result(self.current.result)
-        self.model_table.show_details(details_of_result(self.current.result))
+        self._show_details(self.current.result)
+
+    def _show_details(self, result: InspectionResult) -> None:
+        """The banner, the gauge and the model table of one result, from one PartDetails."""
+        details = details_of_result(result)
+        self.verdict.show_details(details)
+        self.model_table.show_details(details)
 
     def _overlay_changed(self) -> None:
         mode = self.mode_box.currentData()

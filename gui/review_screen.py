@@ -438,7 +438,7 @@ class ReviewScreen(QWidget):
             if reason == "operator_flag" and item.flagged_by:
                 who = item.flagged_by
                 if who == NOBODY:  # the store's English word for nobody logged in
-                    who = self.tr(QT_TRANSLATE_NOOP("ReviewScreen", "operator (not logged in)"))
+                    who = self.tr("operator (not logged in)")
                 labels.append(self.tr("flagged by {who}").format(who=who))
             else:
                 labels.append(self.tr(REASON_LABELS[reason]) if reason in REASON_LABELS else reason)

@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 from engine import lots
 from engine.statistics import Snapshot, TimingStats, parse_shift_starts, snapshot
 from engine.store import Counters, ResultStore, StoreError
-from gui.counters import CounterPanel
+from gui.counters import CounterPanel, yield_text
 from gui.i18n.engine_text import engine_text
 from gui.model_table import verdict_name
 from gui.workers import StationBridge
@@ -152,13 +152,11 @@ def _fill(table: QTableWidget, rows: list[tuple[str, list[str]]]) -> None:
 
 
 def count_cells(counts: Counters) -> list[str]:
-    share = counts.yield_
-    judged = counts.ok + counts.ng
     return [
-        str(judged),
+        str(counts.ok + counts.ng),
         str(counts.ok),
         str(counts.ng),
-        "–" if share is None else f"{100 * share:.1f} %",
+        yield_text(counts),
         str(counts.errors),
     ]
 

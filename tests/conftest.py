@@ -19,6 +19,14 @@ def tiny_mvtec(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture()
+def qsettings(tmp_path: Path):
+    """QSettings in an INI file under tmp_path: the user's own settings are never touched."""
+    from PySide6.QtCore import QSettings  # here, so tests without Qt never import it
+
+    return QSettings(str(tmp_path / "station.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture()
 def tiny_bundle(tmp_path: Path) -> Path:
     """A fresh tiny bundle folder with both models; tests may modify it."""
     return make_tiny_bundle(tmp_path / "bundle")

@@ -50,11 +50,6 @@ def ini_settings(tmp_path: Path) -> QSettings:
     return QSettings(str(tmp_path / "station.ini"), QSettings.Format.IniFormat)
 
 
-@pytest.fixture()
-def qsettings(tmp_path: Path) -> QSettings:
-    return ini_settings(tmp_path)
-
-
 def open_window(
     qtbot, qsettings: QSettings, bundle: Path | None, output: Path, **settings_values
 ) -> MainWindow:

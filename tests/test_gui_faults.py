@@ -41,11 +41,6 @@ GUARD_MS = 8000  # a dialog that blocked the caller (exec) is closed then, so th
 
 
 @pytest.fixture()
-def qsettings(tmp_path: Path) -> QSettings:
-    return QSettings(str(tmp_path / "station.ini"), QSettings.Format.IniFormat)
-
-
-@pytest.fixture()
 def window(qtbot, qsettings, tiny_bundle, tmp_path) -> Iterator[MainWindow]:
     window = open_window(qtbot, qsettings, tiny_bundle, tmp_path / "out")
     yield window

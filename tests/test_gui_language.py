@@ -12,7 +12,7 @@ from pathlib import Path
 
 import cv2
 import pytest
-from PySide6.QtCore import QSettings, QTranslator
+from PySide6.QtCore import QTranslator
 from PySide6.QtWidgets import (
     QAbstractButton,
     QApplication,
@@ -45,11 +45,6 @@ from tests.test_gui import (
 from tests.test_gui_review import RED, part
 
 TS_FILES = sorted(i18n.FOLDER.glob("station_*.ts"))
-
-
-@pytest.fixture()
-def qsettings(tmp_path: Path) -> QSettings:
-    return QSettings(str(tmp_path / "station.ini"), QSettings.Format.IniFormat)
 
 
 @pytest.fixture()

@@ -10,7 +10,6 @@ import time
 import cv2
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings
 
 from engine import alarms, lots
 from engine.bundle import load_bundle
@@ -23,18 +22,12 @@ from gui.model_table import details_of_result, table_rows
 from gui.settings import StationSettings
 from tests.test_gui import (
     RUN_TIMEOUT_MS,
-    ini_settings,
     open_window,
     opened_window,
     part,
     run_to_end,
     write_parts,
 )
-
-
-@pytest.fixture()
-def qsettings(tmp_path) -> QSettings:
-    return ini_settings(tmp_path)
 
 
 @pytest.fixture()

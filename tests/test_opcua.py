@@ -22,6 +22,7 @@ import pytest
 from asyncua import Client, ua
 from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
 
+from bench.mosquitto import free_port
 from engine.events import RunStarted
 from engine.line.opcua import OpcUaConfig, OpcUaError, OpcUaServer
 from engine.line.opcua_model import NODESET, NOT_OFFERED
@@ -49,12 +50,6 @@ TIMEOUT = 5.0
 # 80 parts: every 5th is NG (the tiny bundle calls a bright square NG)
 VERDICTS = "OOOONOOOON" * 8
 BadInvalidState = ua.StatusCodes.BadInvalidState
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Line:

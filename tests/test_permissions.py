@@ -1,10 +1,7 @@
 """What each level may do at the window, offscreen on the tiny bundle with a real store: hidden
 or disabled where it may not, and refused with a message when invoked anyway."""
 
-from pathlib import Path
-
 import pytest
-from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from engine.users import Level, load_users
@@ -15,7 +12,6 @@ from gui.users_dialog import UsersDialog
 from tests.test_gui import (
     RUN_TIMEOUT_MS,
     USER_PASSWORD,
-    ini_settings,
     log_in,
     open_engineer_settings,
     open_window,
@@ -34,11 +30,6 @@ operator_select = true
 [recipes.closed]
 bundle = "{bundle}"
 """
-
-
-@pytest.fixture()
-def qsettings(tmp_path: Path) -> QSettings:
-    return ini_settings(tmp_path)
 
 
 @pytest.fixture()

@@ -91,6 +91,12 @@ def mixed_folder(images: Path, target: Path, good: int = 12, per_defect: int = 3
     return target
 
 
+def fresh_copy(source: Path, folder: Path) -> Path:
+    """`source` copied into `folder`, a file no run of this window has seen."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return Path(shutil.copy2(source, folder / source.name))
+
+
 def verdict_shots(app: QApplication, window: MainWindow, args, scratch: Path) -> None:
     """The engineer's statistics over a lot, then the operator screen with an OK part, an NG
     part with the per-model table, and an alarm."""
@@ -105,12 +111,13 @@ def verdict_shots(app: QApplication, window: MainWindow, args, scratch: Path) ->
     settle(app, 2.5)  # a snapshot taken after the last part
     grab(app, args.out / "engineer_statistics.png")
 
-    run_source(app, window, args.images / args.ok_image)
+    # Copies under new names: an image this run inspected already would be passed over.
+    run_source(app, window, fresh_copy(args.images / args.ok_image, scratch / "ok"))
     window.set_operator_mode(True)
     settle(app, 0.5)
     window.view.fit()
     grab(app, args.out / "operator_ok.png")
-    run_source(app, window, args.images / args.ng_image)
+    run_source(app, window, fresh_copy(args.images / args.ng_image, scratch / "ng"))
     window.view.fit()
     grab(app, args.out / "operator_ng.png")
 
@@ -119,9 +126,8 @@ def verdict_shots(app: QApplication, window: MainWindow, args, scratch: Path) ->
     window.mode_box.setCurrentIndex(window.mode_box.findData("heatmap"))  # the heat legend
     ng_folder = args.images / Path(args.ng_image).parent
     streak = scratch / "streak"
-    streak.mkdir()
     for source in sorted(ng_folder.glob("*.png"))[:3]:
-        shutil.copyfile(source, streak / source.name)
+        fresh_copy(source, streak)
     run_source(app, window, streak)
     window.view.fit()
     grab(app, args.out / "operator_alarm.png")

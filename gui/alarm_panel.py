@@ -112,7 +112,8 @@ class AlarmPanel(QFrame):
     def _show(self) -> None:
         while self._rows.count():
             item = self._rows.takeAt(0)
-            if item.widget() is not None:
+            if item.widget() is not None:  # hidden now: deleteLater leaves it painted a while
+                item.widget().hide()
                 item.widget().deleteLater()
         for alarm in self.alarms:
             self._rows.addWidget(self._row(alarm))
